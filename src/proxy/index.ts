@@ -1,0 +1,1 @@
+export { isValidSessionId } from '../session-id.js';
