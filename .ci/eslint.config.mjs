@@ -44,6 +44,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      // Tests patch timers and fetch on purpose.
+      '@typescript-eslint/unbound-method': 'off',
     },
   },
   {

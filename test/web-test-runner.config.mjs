@@ -36,4 +36,6 @@ export default {
   middleware: [testBackend()],
   browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
   testFramework: { config: { timeout: 15_000 } },
+  // Lit's dev-mode notice is expected in tests (dev mode is kept for its misuse checks).
+  filterBrowserLogs: ({ args }) => !String(args[0]).includes('Lit is in dev mode'),
 };

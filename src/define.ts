@@ -1,0 +1,23 @@
+/**
+ * Registers `<konpro-widget-guard>`. Importing the package twice (two copies,
+ * or two versions) must not break the page: the first definition wins and
+ * the second says so in the console.
+ */
+import { KonproWidgetGuard } from './konpro-widget-guard.js';
+
+export const TAG_NAME = 'konpro-widget-guard';
+
+const existing = customElements.get(TAG_NAME);
+if (!existing) {
+  customElements.define(TAG_NAME, KonproWidgetGuard);
+} else if (existing !== KonproWidgetGuard) {
+  console.warn(
+    `${TAG_NAME}: another copy of the guard already defined <${TAG_NAME}>; this copy is not registered. Load the package once.`,
+  );
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'konpro-widget-guard': KonproWidgetGuard;
+  }
+}

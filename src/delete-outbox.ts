@@ -1,0 +1,440 @@
+/**
+ * The deletes of logged-out sessions, kept until the proxy confirms them.
+ *
+ * - A delete is written to IndexedDB before the first network attempt and
+ *   leaves the pending state only when the proxy confirms it (2xx, or "gone").
+ *   A confirmed delete stays a while as a tombstone, so a late logout of the
+ *   same session in another tab does not send it again.
+ * - 429, 5xx, time-outs and network errors are retried with capped
+ *   exponential backoff and full jitter, honouring `Retry-After`; 400/401/403
+ *   cannot succeed by retrying and fail at once.
+ * - One tab at a time works on a delete (a tab lock per delete); the others
+ *   wait behind it and take over from storage if it dies. Every settlement is
+ *   told to the other tabs, so each tab that asked for the delete hears how it
+ *   ended.
+ * - Pending deletes are replayed on load, when the page comes back online and
+ *   when it becomes visible; every attempt uses `keepalive`, and a delete
+ *   waiting for its retry is sent at once when the page is hidden.
+ */
+import { createStore, entries, get, set, del, update, type UseStore } from 'idb-keyval';
+import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
+import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from './events.js';
+import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from './proxy-client.js';
+import { tabChannel, type TabChannel, type TabMessage } from './tab-channel.js';
+import { sleep, tabLocks, type TabLocks } from './tab-lock.js';
+
+export interface OutboxEntry {
+  /** `DELETE` URL, absolute; also the entry's key. */
+  url: string;
+  sessionId: string;
+  createdAt: number;
+  /** Attempts made so far, by any tab. */
+  attempts: number;
+  /** Wall-clock time of the next attempt. */
+  nextAttemptAt: number;
+  /** Set once confirmed: the entry is then only a tombstone. */
+  settled?: { outcome: DeleteOutcomeKind; status?: number; at: number };
+}
+
+export interface DeleteOutboxOptions {
+  /** A pending delete older than this is given up, with an event. */
+  maxAgeMs: number;
+  /** How long a confirmed delete is remembered, to not send it twice. */
+  tombstoneMs: number;
+  backoff: BackoffOptions;
+  /** Time limit of one attempt. */
+  timeoutMs: number;
+}
+
+export const OUTBOX_DEFAULTS: DeleteOutboxOptions = {
+  maxAgeMs: 24 * 3600_000,
+  tombstoneMs: 15 * 60_000,
+  backoff: DEFAULT_BACKOFF,
+  timeoutMs: 10_000,
+};
+
+export interface DeleteOutboxDeps {
+  store?: UseStore | null;
+  locks?: TabLocks;
+  channel?: TabChannel;
+  send?: (url: string) => Promise<ProxyAnswer>;
+  now?: () => number;
+  random?: () => number;
+  options?: Partial<DeleteOutboxOptions>;
+}
+
+type SettleListener = (detail: DeleteDetail) => void;
+
+export function openOutboxStore(): UseStore | null {
+  try {
+    return typeof indexedDB === 'undefined' ? null : createStore('konpro-widget-guard-outbox', 'deletes');
+  } catch {
+    return null;
+  }
+}
+
+const LOCK_PREFIX = 'konpro-widget-guard:delete:';
+
+export class DeleteOutbox {
+  #store: UseStore | null;
+  /** Called once if IndexedDB fails and the outbox falls back to memory. */
+  onStorageError: ((error: unknown) => void) | undefined;
+  /** Used instead of IndexedDB where it is unavailable (then only this tab knows). */
+  readonly #memory = new Map<string, OutboxEntry>();
+  readonly #locks: TabLocks;
+  readonly #channel: TabChannel;
+  readonly send: (url: string) => Promise<ProxyAnswer>;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly options: DeleteOutboxOptions;
+  readonly #workers = new Map<string, DeleteWorker>();
+  readonly #listeners = new Set<SettleListener>();
+  #attachments = 0;
+  #pageListeners: AbortController | undefined;
+  #replayed = false;
+
+  constructor(deps: DeleteOutboxDeps = {}) {
+    this.#store = deps.store === undefined ? openOutboxStore() : deps.store;
+    this.#locks = deps.locks ?? tabLocks();
+    this.#channel = deps.channel ?? tabChannel();
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.options = { ...OUTBOX_DEFAULTS, ...deps.options };
+    this.send = deps.send ?? ((url) => callProxy('DELETE', url, { keepalive: true, timeoutMs: this.options.timeoutMs }));
+  }
+
+  /** Whether deletes survive a reload (IndexedDB works). */
+  get persistent(): boolean {
+    return this.#store !== null;
+  }
+
+  /**
+   * Queues the delete of `sessionId` at `url` and delivers it. Resolves with
+   * the first settlement: `deleted`, `already-gone`, `failed`, or `queued`
+   * when it will be retried (later settlements reach the listeners).
+   */
+  async submit(url: string, sessionId: string): Promise<DeleteOutcome> {
+    const fresh: OutboxEntry = { url, sessionId, createdAt: this.now(), attempts: 0, nextAttemptAt: 0 };
+    const entry = await this.write(url, (existing) => (existing && !this.#expiredTombstone(existing) ? existing : fresh));
+    if (entry.settled) {
+      return { sessionId, outcome: entry.settled.outcome, attempts: entry.attempts };
+    }
+    return this.#worker(url, sessionId).first;
+  }
+
+  /** Picks up every pending delete of the origin that no tab here works on yet. */
+  async replay(): Promise<void> {
+    for (const [key, entry] of await this.#readAll()) {
+      if (entry.settled) {
+        if (this.#expiredTombstone(entry)) await this.remove(key);
+        continue;
+      }
+      this.#worker(key, entry.sessionId);
+    }
+    this.#pokeAll();
+  }
+
+  /**
+   * Keeps the outbox listening to the page (online, visible, hidden) until
+   * `signal` aborts; the first attachment of the page replays what is pending.
+   */
+  attach(signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.#attachments += 1;
+    this.#channel.subscribe((message) => this.#hear(message), signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#attachments -= 1;
+        this.#refreshPageListeners();
+      },
+      { once: true },
+    );
+    this.#refreshPageListeners();
+    if (!this.#replayed) {
+      this.#replayed = true;
+      void this.replay();
+    }
+  }
+
+  /** Hears every settlement that concerns a delete this tab asked for or replays. */
+  subscribe(listener: SettleListener, signal: AbortSignal): void {
+    this.#listeners.add(listener);
+    signal.addEventListener('abort', () => this.#listeners.delete(listener), { once: true });
+  }
+
+  /** Pending deletes this tab works on or waits for (for tests and the bench). */
+  get pendingKeys(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  emit(detail: DeleteDetail): void {
+    for (const listener of [...this.#listeners]) listener(detail);
+  }
+
+  broadcast(message: TabMessage): void {
+    this.#channel.post(message);
+  }
+
+  lock<T>(key: string, work: () => Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+    return this.#locks.run(LOCK_PREFIX + key, work, signal);
+  }
+
+  async read(key: string): Promise<OutboxEntry | undefined> {
+    return this.#storage(
+      (store) => get<OutboxEntry>(key, store),
+      () => this.#memory.get(key),
+    );
+  }
+
+  /** Read-modify-write in one transaction, so concurrent tabs lose nothing. */
+  async write(key: string, change: (existing: OutboxEntry | undefined) => OutboxEntry): Promise<OutboxEntry> {
+    let written: OutboxEntry | undefined;
+    await this.#storage(
+      (store) =>
+        update<OutboxEntry>(
+          key,
+          (existing) => {
+            written = change(existing);
+            return written;
+          },
+          store,
+        ),
+      () => {
+        written = change(this.#memory.get(key));
+        this.#memory.set(key, written);
+      },
+    );
+    return written!;
+  }
+
+  async put(entry: OutboxEntry): Promise<void> {
+    await this.#storage(
+      (store) => set(entry.url, entry, store),
+      () => void this.#memory.set(entry.url, entry),
+    );
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.#storage(
+      (store) => del(key, store),
+      () => void this.#memory.delete(key),
+    );
+  }
+
+  /**
+   * Runs a storage operation on IndexedDB, or on memory where IndexedDB is
+   * unavailable; if IndexedDB fails, this page carries on in memory.
+   */
+  async #storage<T>(persistent: (store: UseStore) => Promise<T>, inMemory: () => T): Promise<T> {
+    if (this.#store) {
+      try {
+        return await persistent(this.#store);
+      } catch (error) {
+        this.#store = null;
+        this.onStorageError?.(error);
+      }
+    }
+    return inMemory();
+  }
+
+  workerDone(key: string, worker: DeleteWorker): void {
+    if (this.#workers.get(key) === worker) this.#workers.delete(key);
+    this.#refreshPageListeners();
+  }
+
+  #expiredTombstone(entry: OutboxEntry): boolean {
+    return entry.settled !== undefined && this.now() - entry.settled.at > this.options.tombstoneMs;
+  }
+
+  #readAll(): Promise<Array<[string, OutboxEntry]>> {
+    return this.#storage(
+      (store) => entries<string, OutboxEntry>(store),
+      () => [...this.#memory.entries()],
+    );
+  }
+
+  #worker(key: string, sessionId: string): DeleteWorker {
+    let worker = this.#workers.get(key);
+    if (!worker) {
+      worker = new DeleteWorker(this, key, sessionId);
+      this.#workers.set(key, worker);
+      this.#refreshPageListeners();
+      worker.start();
+    }
+    return worker;
+  }
+
+  #hear(message: TabMessage): void {
+    if (message.kind !== 'delete-settled') return;
+    this.#workers.get(message.key)?.heard(message);
+  }
+
+  #pokeAll(): void {
+    for (const worker of this.#workers.values()) worker.poke();
+  }
+
+  #refreshPageListeners(): void {
+    const needed = this.#attachments > 0 || this.#workers.size > 0;
+    if (needed && !this.#pageListeners) {
+      const controller = new AbortController();
+      this.#pageListeners = controller;
+      const { signal } = controller;
+      window.addEventListener('online', () => void this.replay(), { signal });
+      document.addEventListener(
+        'visibilitychange',
+        () => {
+          if (document.visibilityState === 'visible') void this.replay();
+          else for (const worker of this.#workers.values()) worker.sendNow();
+        },
+        { signal },
+      );
+      window.addEventListener('pagehide', () => {
+        for (const worker of this.#workers.values()) worker.sendNow();
+      }, { signal });
+    } else if (!needed && this.#pageListeners) {
+      this.#pageListeners.abort();
+      this.#pageListeners = undefined;
+    }
+  }
+}
+
+/** One pending delete, as this tab sees it: waiting for the lock, or working on it. */
+class DeleteWorker {
+  readonly first: Promise<DeleteOutcome>;
+  #resolveFirst!: (outcome: DeleteOutcome) => void;
+  #firstSettled = false;
+  #entry: OutboxEntry | undefined;
+  #inflight: Promise<ProxyAnswer> | undefined;
+  #wake: AbortController | undefined;
+  readonly #stopWaiting = new AbortController();
+
+  constructor(
+    private readonly outbox: DeleteOutbox,
+    private readonly key: string,
+    private readonly sessionId: string,
+  ) {
+    this.first = new Promise((resolve) => (this.#resolveFirst = resolve));
+  }
+
+  start(): void {
+    this.outbox
+      .lock(this.key, () => this.#work(), this.#stopWaiting.signal)
+      .catch((error: unknown) => {
+        // Storage failed under us: the delete is still in memory of whoever wrote it.
+        this.#report({ sessionId: this.sessionId, outcome: 'queued', attempts: this.#entry?.attempts ?? 0, error: String(error) }, false);
+      })
+      .finally(() => this.outbox.workerDone(this.key, this));
+  }
+
+  /** Skip the wait before the next attempt (back online, visible again). */
+  poke(): void {
+    this.#wake?.abort();
+  }
+
+  /** Send now, synchronously, with keepalive: the page is being hidden or closed. */
+  sendNow(): void {
+    if (!this.#entry || this.#inflight) return;
+    this.#attempt();
+    this.#wake?.abort();
+  }
+
+  /** Another tab settled this delete. */
+  heard(message: Extract<TabMessage, { kind: 'delete-settled' }>): void {
+    if (this.#entry) return; // we hold it: nobody else can have settled it
+    const detail: DeleteDetail = { sessionId: message.sessionId, outcome: message.outcome, attempts: message.attempts };
+    if (message.status !== undefined) detail.status = message.status;
+    const final = message.outcome !== 'queued';
+    this.#report(detail, false);
+    if (final) this.#stopWaiting.abort();
+  }
+
+  async #work(): Promise<void> {
+    const stored = await this.outbox.read(this.key);
+    if (!stored || stored.settled) {
+      // Settled by another tab before we got the lock.
+      this.#report(
+        { sessionId: this.sessionId, outcome: stored?.settled?.outcome ?? 'already-gone', attempts: stored?.attempts ?? 0 },
+        false,
+      );
+      return;
+    }
+    const entry = (this.#entry = stored);
+    const { outbox } = this;
+    for (;;) {
+      if (outbox.now() - entry.createdAt > outbox.options.maxAgeMs) {
+        await outbox.remove(this.key);
+        this.#report(
+          { sessionId: entry.sessionId, outcome: 'failed', attempts: entry.attempts, error: 'gave up: the delete stayed unconfirmed past the outbox age limit' },
+          true,
+        );
+        return;
+      }
+      if (!this.#inflight) {
+        await this.#waitUntil(entry.nextAttemptAt);
+        if (!this.#inflight) this.#attempt();
+      }
+      const answer = await this.#inflight!;
+      this.#inflight = undefined;
+      const verdict = classifyDeleteAnswer(answer);
+      const detail: DeleteDetail = { sessionId: entry.sessionId, outcome: 'queued', attempts: entry.attempts };
+      if (answer.status !== 0) detail.status = answer.status;
+      if (verdict === 'retry') {
+        entry.nextAttemptAt = outbox.now() + retryDelay(entry.attempts, answer.retryAfterMs, outbox.options.backoff, outbox.random);
+        await outbox.put(entry);
+        this.#report(detail, true);
+        continue;
+      }
+      detail.outcome = verdict;
+      if (verdict === 'failed') {
+        detail.error = `the proxy refused the delete (HTTP ${answer.status})`;
+        await outbox.remove(this.key);
+      } else {
+        const settled: NonNullable<OutboxEntry['settled']> = { outcome: verdict, at: outbox.now() };
+        if (detail.status !== undefined) settled.status = detail.status;
+        await outbox.put({ ...entry, settled });
+      }
+      this.#entry = undefined;
+      this.#report(detail, true);
+      return;
+    }
+  }
+
+  #attempt(): void {
+    const entry = this.#entry!;
+    entry.attempts += 1;
+    // Counted before the answer, so a crash mid-request still counts it.
+    void this.outbox.put(entry).catch(() => {});
+    this.#inflight = this.outbox.send(entry.url);
+  }
+
+  async #waitUntil(time: number): Promise<void> {
+    const delay = time - this.outbox.now();
+    if (delay <= 0) return;
+    this.#wake = new AbortController();
+    await sleep(delay, this.#wake.signal);
+    this.#wake = undefined;
+  }
+
+  /** Resolves `first` once; tells listeners here, and (for our own work) the other tabs. */
+  #report(detail: DeleteDetail, ours: boolean): void {
+    if (ours) {
+      const message: TabMessage = { kind: 'delete-settled', key: this.key, sessionId: detail.sessionId, outcome: detail.outcome, attempts: detail.attempts };
+      if (detail.status !== undefined) message.status = detail.status;
+      this.outbox.broadcast(message);
+    }
+    this.outbox.emit(detail);
+    if (!this.#firstSettled) {
+      this.#firstSettled = true;
+      this.#resolveFirst({ sessionId: detail.sessionId, outcome: detail.outcome, attempts: detail.attempts });
+    }
+  }
+}
+
+let shared: DeleteOutbox | undefined;
+
+/** The page-wide outbox every guard shares. */
+export function deleteOutbox(): DeleteOutbox {
+  shared ??= new DeleteOutbox();
+  return shared;
+}

@@ -1,0 +1,65 @@
+import { css } from 'lit';
+
+/*
+ * What is shown follows the reflected `state` attribute, which the guard sets
+ * synchronously: the terminated panel is visible (and focusable) in the very
+ * task that tore the widget down, without waiting for a render.
+ */
+export const styles = css`
+  :host {
+    display: block;
+    position: relative;
+    box-sizing: border-box;
+    color: var(--konpro-guard-color, inherit);
+    font: inherit;
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  .widget,
+  .panel {
+    display: none;
+  }
+  :host([state='active']) .widget {
+    display: block;
+    height: 100%;
+  }
+  [part='frame'] {
+    display: block;
+    width: 100%;
+    height: var(--konpro-guard-frame-height, 100%);
+    min-height: var(--konpro-guard-frame-min-height, 360px);
+    border: var(--konpro-guard-frame-border, 0);
+    border-radius: var(--konpro-guard-radius, 0);
+    background: var(--konpro-guard-frame-background, transparent);
+  }
+  :host([state='terminated']) .terminated,
+  :host([state='error']) .error,
+  :host([state='idle']) .start,
+  :host([state='starting']) .start {
+    display: block;
+  }
+  .panel {
+    padding: var(--konpro-guard-panel-padding, 1rem);
+    border-radius: var(--konpro-guard-radius, 0);
+    background: var(--konpro-guard-panel-background, transparent);
+  }
+  .panel:focus {
+    outline: none;
+  }
+  .panel:focus-visible {
+    outline: 2px solid var(--konpro-guard-focus-color, currentColor);
+    outline-offset: 2px;
+  }
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    margin: -1px;
+    padding: 0;
+    overflow: hidden;
+    clip: rect(0 0 0 0);
+    white-space: nowrap;
+    border: 0;
+  }
+`;

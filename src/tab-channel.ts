@@ -1,0 +1,140 @@
+/**
+ * Messages between the tabs of one origin: a session ended, a delete
+ * settled, someone is active. BroadcastChannel where it works; otherwise
+ * `storage` events on a localStorage key (which every browser delivers to
+ * the other tabs of the origin). One channel per page, so a tab never hears
+ * its own messages. Every incoming message is validated; anything malformed
+ * is dropped.
+ */
+import type { DeleteOutcomeKind, EndReason } from './events.js';
+import { isRecord } from './konpro-api.js';
+import { isValidSessionId } from './session-id.js';
+
+export type TabMessage =
+  | { kind: 'ended'; sessionId: string; reason: EndReason; endedAt: number }
+  | { kind: 'delete-settled'; key: string; sessionId: string; outcome: DeleteOutcomeKind; attempts: number; status?: number }
+  | { kind: 'activity'; at: number };
+
+const NAME = 'konpro-widget-guard';
+const VERSION = 1;
+const REASONS: readonly string[] = ['logout', 'terminated', 'expired', 'other-tab', 'idle', 'reset', 'invalid'];
+const OUTCOMES: readonly string[] = ['deleted', 'already-gone', 'queued', 'failed'];
+
+export function parseTabMessage(data: unknown): TabMessage | undefined {
+  if (!isRecord(data) || data.v !== VERSION) return undefined;
+  switch (data.kind) {
+    case 'ended':
+      return isValidSessionId(data.sessionId) &&
+        typeof data.reason === 'string' &&
+        REASONS.includes(data.reason) &&
+        typeof data.endedAt === 'number'
+        ? { kind: 'ended', sessionId: data.sessionId, reason: data.reason as EndReason, endedAt: data.endedAt }
+        : undefined;
+    case 'delete-settled': {
+      if (
+        typeof data.key !== 'string' ||
+        !isValidSessionId(data.sessionId) ||
+        typeof data.outcome !== 'string' ||
+        !OUTCOMES.includes(data.outcome) ||
+        typeof data.attempts !== 'number'
+      ) {
+        return undefined;
+      }
+      const message: TabMessage = {
+        kind: 'delete-settled',
+        key: data.key,
+        sessionId: data.sessionId,
+        outcome: data.outcome as DeleteOutcomeKind,
+        attempts: data.attempts,
+      };
+      if (typeof data.status === 'number') message.status = data.status;
+      return message;
+    }
+    case 'activity':
+      return typeof data.at === 'number' ? { kind: 'activity', at: data.at } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+type Listener = (message: TabMessage) => void;
+
+export class TabChannel {
+  readonly #listeners = new Set<Listener>();
+  #channel: BroadcastChannel | undefined;
+  #storageListening = false;
+
+  constructor(useBroadcastChannel = typeof BroadcastChannel === 'function') {
+    if (useBroadcastChannel) {
+      try {
+        this.#channel = new BroadcastChannel(NAME);
+        this.#channel.onmessage = (event: MessageEvent<unknown>) => this.#deliver(event.data);
+      } catch {
+        this.#channel = undefined;
+      }
+    }
+  }
+
+  post(message: TabMessage): void {
+    const data = { v: VERSION, ...message };
+    if (this.#channel) {
+      try {
+        this.#channel.postMessage(data);
+        return;
+      } catch {
+        this.#channel = undefined;
+      }
+    }
+    try {
+      // A nonce makes every message a change, so repeated messages still fire `storage`.
+      localStorage.setItem(NAME, JSON.stringify({ ...data, nonce: Math.random() }));
+      localStorage.removeItem(NAME);
+    } catch {
+      // No storage either: this tab cannot tell the others; each still re-checks on return.
+    }
+  }
+
+  /** Listens until `signal` aborts. */
+  subscribe(listener: Listener, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.#listeners.add(listener);
+    if (!this.#channel && !this.#storageListening) {
+      this.#storageListening = true;
+      window.addEventListener('storage', this.#onStorage);
+    }
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#listeners.delete(listener);
+        if (this.#listeners.size === 0 && this.#storageListening) {
+          this.#storageListening = false;
+          window.removeEventListener('storage', this.#onStorage);
+        }
+      },
+      { once: true },
+    );
+  }
+
+  readonly #onStorage = (event: StorageEvent): void => {
+    if (event.key !== NAME || event.newValue === null) return;
+    try {
+      this.#deliver(JSON.parse(event.newValue));
+    } catch {
+      // Not ours, or damaged: ignore.
+    }
+  };
+
+  #deliver(data: unknown): void {
+    const message = parseTabMessage(data);
+    if (!message) return;
+    for (const listener of [...this.#listeners]) listener(message);
+  }
+}
+
+let shared: TabChannel | undefined;
+
+/** The page-wide channel every guard and the outbox share. */
+export function tabChannel(): TabChannel {
+  shared ??= new TabChannel();
+  return shared;
+}

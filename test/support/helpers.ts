@@ -1,0 +1,87 @@
+// Helpers shared by the browser tests.
+import { fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testing-helpers';
+import '../../src/index.js';
+import type { KonproWidgetGuard } from '../../src/index.js';
+
+export { fixture, fixtureCleanup, html, oneEvent };
+
+let counter = 0;
+/** A session id no other test (or earlier run, thanks to the time part) has used. */
+export function uniqueId(prefix = 's'): string {
+  counter += 1;
+  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}_${counter}`;
+}
+
+export const WIDGET = '/test/fixtures/widget.html?session_id={session_id}';
+
+export function frameOf(guard: KonproWidgetGuard): HTMLIFrameElement | null {
+  return guard.shadowRoot!.querySelector('iframe');
+}
+
+export async function activeGuard(attributes: Record<string, string> = {}): Promise<KonproWidgetGuard> {
+  const guard = document.createElement('konpro-widget-guard');
+  guard.setAttribute('widget-src', WIDGET);
+  guard.setAttribute('check-interval', '0');
+  guard.setAttribute('session-id', uniqueId());
+  for (const [name, value] of Object.entries(attributes)) guard.setAttribute(name, value);
+  const started = oneEvent(guard, 'konpro-session-start');
+  const parent = await fixture(html`<div></div>`);
+  parent.append(guard);
+  await started;
+  return guard;
+}
+
+/** Waits until the frame's document has loaded (it posts test-widget-loaded). */
+export function frameLoaded(frame: HTMLIFrameElement): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (event: MessageEvent) => {
+      if (event.source === frame.contentWindow && (event.data as { type?: string })?.type === 'test-widget-loaded') {
+        window.removeEventListener('message', onMessage);
+        resolve();
+      }
+    };
+    window.addEventListener('message', onMessage);
+  });
+}
+
+/** A scriptable fake proxy at /test-api/proxy/{ns}, with control routes. */
+export class FakeProxy {
+  readonly ns = uniqueId('ns');
+  readonly url = `/test-api/proxy/${this.ns}`;
+
+  async reset(): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/reset`, { method: 'POST' });
+  }
+  async faults(...faults: Array<Record<string, unknown>>): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  }
+  async session(id: string, change: { status?: string; expiresAt?: string } = {}): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/sessions`, { method: 'POST', body: JSON.stringify({ id, ...change }) });
+  }
+  async expiresIn(ms: number): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/expires-in`, { method: 'POST', body: JSON.stringify({ ms }) });
+  }
+  async log(): Promise<Array<{ method: string; id: string | null; outcome: string | null; guardHeader: string; at: number }>> {
+    return (await fetch(`/test-api/control/${this.ns}/log`)).json();
+  }
+  async deletes(id?: string) {
+    return (await this.log()).filter((e) => e.method === 'DELETE' && (id === undefined || e.id === id));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `predicate` until it holds, or fails after `timeoutMs`. */
+export async function until(predicate: () => boolean | Promise<boolean>, message: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
+    await sleep(20);
+  }
+}
+
+export function echoUrl(status: number, body?: unknown, type = 'application/json'): string {
+  const params = new URLSearchParams({ status: String(status), type });
+  if (body !== undefined) params.set('body', typeof body === 'string' ? body : JSON.stringify(body));
+  return `/test-api/echo?${params.toString()}`;
+}
