@@ -307,6 +307,8 @@ class DeleteWorker {
   #entry: OutboxEntry | undefined;
   #inflight: Promise<ProxyAnswer> | undefined;
   #wake: AbortController | undefined;
+  /** Set by a replay (load, online, visible): the next attempt does not wait for its backoff. */
+  #urgent = false;
   readonly #stopWaiting = new AbortController();
 
   constructor(
@@ -327,8 +329,9 @@ class DeleteWorker {
       .finally(() => this.outbox.workerDone(this.key, this));
   }
 
-  /** Skip the wait before the next attempt (back online, visible again). */
+  /** Skip the wait before the next attempt (loaded, back online, visible again). */
   poke(): void {
+    this.#urgent = true;
     this.#wake?.abort();
   }
 
@@ -410,7 +413,10 @@ class DeleteWorker {
 
   async #waitUntil(time: number): Promise<void> {
     const delay = time - this.outbox.now();
-    if (delay <= 0) return;
+    if (this.#urgent || delay <= 0) {
+      this.#urgent = false;
+      return;
+    }
     this.#wake = new AbortController();
     await sleep(delay, this.#wake.signal);
     this.#wake = undefined;

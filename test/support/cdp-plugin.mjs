@@ -54,6 +54,23 @@ export function cdpPlugin() {
           // The expression may return a promise; its JSON-able value comes back.
           return tab.evaluate(payload.expression);
         }
+        case 'tab-goto': {
+          const tab = tabs.get(payload.id);
+          await tab.goto(new URL(payload.url, tab.url()).href, { waitUntil: 'load' });
+          return true;
+        }
+        case 'tab-back': {
+          const tab = tabs.get(payload.id);
+          await tab.goBack({ waitUntil: 'load' });
+          return true;
+        }
+        case 'tab-offline': {
+          const tab = tabs.get(payload.id);
+          const tabCdp = await cdpFor(tab);
+          await tabCdp.send('Network.enable');
+          await tabCdp.send('Network.emulateNetworkConditions', { offline: Boolean(payload.offline), latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+          return true;
+        }
         case 'tab-close': {
           const tab = tabs.get(payload.id);
           tabs.delete(payload.id);
@@ -64,8 +81,10 @@ export function cdpPlugin() {
           const tab = tabs.get(payload.id);
           tabs.delete(payload.id);
           const tabCdp = await tab.createCDPSession();
-          await tabCdp.send('Page.crash').catch(() => {});
-          await tab.close().catch(() => {});
+          // The crashed renderer never answers: do not wait for it.
+          tabCdp.send('Page.crash').catch(() => {});
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await Promise.race([tab.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000))]);
           return true;
         }
         default:

@@ -1,0 +1,233 @@
+import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { createStore, entries, get } from 'idb-keyval';
+import { DeleteOutbox, type OutboxEntry } from '../src/delete-outbox.js';
+import type { DeleteDetail } from '../src/events.js';
+import { callProxy } from '../src/proxy-client.js';
+import { TabChannel } from '../src/tab-channel.js';
+import { LeaseLocks } from '../src/tab-lock.js';
+import { FakeProxy, sleep, uniqueId, until } from './support/helpers.js';
+
+const fast = { backoff: { baseMs: 30, capMs: 200 }, timeoutMs: 2000 };
+
+function outbox(store = createStore(uniqueId('outbox'), 'deletes'), extra: ConstructorParameters<typeof DeleteOutbox>[0] = {}) {
+  const box = new DeleteOutbox({ store, options: fast, ...extra });
+  const settled: DeleteDetail[] = [];
+  const scope = new AbortController();
+  box.subscribe((d) => settled.push(d), scope.signal);
+  return { box, store, settled, scope };
+}
+
+async function sessionAt(proxy: FakeProxy): Promise<{ id: string; url: string }> {
+  const id = uniqueId();
+  await proxy.session(id);
+  return { id, url: new URL(`${proxy.url}/${id}`, location.href).href };
+}
+
+describe('DeleteOutbox', () => {
+  it('writes the delete to IndexedDB before the first network attempt', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    let storedAtSend: OutboxEntry | undefined;
+    const { box } = outbox(store, {
+      send: async (target) => {
+        storedAtSend = await get<OutboxEntry>(target, store);
+        return callProxy('DELETE', target);
+      },
+    });
+    const result = await box.submit(url, id);
+    expect(storedAtSend?.sessionId).to.equal(id);
+    expect(result).to.deep.equal({ sessionId: id, outcome: 'deleted', attempts: 1 });
+    const after = await get<OutboxEntry>(url, store);
+    expect(after?.settled?.outcome, 'kept as a tombstone once confirmed').to.equal('deleted');
+  });
+
+  it('retries 5xx and 429 (honouring Retry-After) until one success', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', status: 503, times: 2 }, { method: 'DELETE', status: 429, retryAfter: 1, times: 1 });
+    const { box, settled } = outbox();
+    const started = Date.now();
+    const first = await box.submit(url, id);
+    expect(first.outcome).to.equal('queued');
+    await until(() => settled.some((d) => d.outcome === 'deleted'), 'deleted', 8000);
+    expect(Date.now() - started, 'waited for Retry-After').to.be.greaterThan(900);
+    expect(settled.map((d) => d.outcome)).to.deep.equal(['queued', 'queued', 'queued', 'deleted']);
+    expect(settled.map((d) => d.status)).to.deep.equal([503, 503, 429, 200]);
+    const deletes = await proxy.deletes(id);
+    expect(deletes.map((d) => d.outcome)).to.deep.equal(['fault 503', 'fault 503', 'fault 429', 'deleted']);
+  });
+
+  it('retries dropped connections and time-outs', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', drop: true, times: 1 }, { method: 'DELETE', delayMs: 3000, times: 1 });
+    const { box, settled } = outbox(undefined, { options: { ...fast, timeoutMs: 500 } });
+    expect((await box.submit(url, id)).outcome).to.equal('queued');
+    await until(() => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'), 'confirmed', 8000);
+  });
+
+  it('fails at once, without retrying, when the proxy refuses the request (400/401/403)', async () => {
+    for (const status of [400, 401, 403]) {
+      const proxy = new FakeProxy();
+      const { id, url } = await sessionAt(proxy);
+      await proxy.faults({ method: 'DELETE', status, times: 5 });
+      const { box, store, settled } = outbox();
+      expect((await box.submit(url, id)).outcome, String(status)).to.equal('failed');
+      expect(settled[0].error).to.match(new RegExp(String(status)));
+      expect((await proxy.deletes(id)).length).to.equal(1);
+      expect(await entries(store), 'not kept').to.deep.equal([]);
+    }
+  });
+
+  it('treats a gone session as done (already-gone)', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', status: 404 });
+    expect((await outbox().box.submit(url, id)).outcome).to.equal('already-gone');
+  });
+
+  it('does not send a confirmed delete again (tombstone), even from another tab', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    await outbox(store).box.submit(url, id);
+    const again = await outbox(store).box.submit(url, id);
+    expect(again.outcome).to.equal('deleted');
+    expect((await proxy.deletes(id)).length).to.equal(1);
+  });
+
+  it('gives up entries older than the bound, with an explicit event', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', status: 503, times: 100 });
+    let now = Date.now();
+    const { box, store, settled } = outbox(undefined, { now: () => now, options: { ...fast, maxAgeMs: 60_000 } });
+    expect((await box.submit(url, id)).outcome).to.equal('queued');
+    now += 61_000;
+    await until(() => settled.some((d) => d.outcome === 'failed'), 'given up', 5000);
+    expect(settled.at(-1)!.error).to.match(/gave up/);
+    expect(await entries(store)).to.deep.equal([]);
+  });
+
+  it('writes from several tabs at once lose nothing', async () => {
+    const proxy = new FakeProxy();
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    await proxy.faults({ method: 'DELETE', status: 503, times: 1000 });
+    const tabs = Array.from({ length: 5 }, () => outbox(store));
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => sessionAt(proxy)));
+    await Promise.all(sessions.map((s, i) => tabs[i % 5].box.submit(s.url, s.id)));
+    const stored = (await entries<string, OutboxEntry>(store)).map(([, e]) => e.sessionId).sort();
+    expect(stored).to.deep.equal(sessions.map((s) => s.id).sort());
+    for (const tab of tabs) tab.scope.abort();
+  });
+
+  it('one tab sends while the others wait, and they all hear the outcome', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', delayMs: 300, times: 1 });
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    // Separate channels stand for separate tabs (BroadcastChannel skips only its own object).
+    const tabs = Array.from({ length: 5 }, () => outbox(store, { channel: new TabChannel() }));
+    const results = await Promise.all(tabs.map((t) => t.box.submit(url, id)));
+    expect(results.map((r) => r.outcome)).to.deep.equal(['deleted', 'deleted', 'deleted', 'deleted', 'deleted']);
+    expect((await proxy.deletes(id)).length).to.equal(1);
+  });
+
+  it('works with the IndexedDB lease where Web Locks are missing', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', delayMs: 200, times: 1 });
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    const leases = createStore(uniqueId('leases'), 'leases');
+    const tabs = Array.from({ length: 3 }, () =>
+      outbox(store, { channel: new TabChannel(), locks: new LeaseLocks(leases, { ttlMs: 1000, pollMs: 50 }) }),
+    );
+    const results = await Promise.all(tabs.map((t) => t.box.submit(url, id)));
+    expect(results.every((r) => r.outcome === 'deleted')).to.equal(true);
+    expect((await proxy.deletes(id)).length).to.equal(1);
+  });
+
+  it('keeps working in memory where IndexedDB is unavailable', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const box = new DeleteOutbox({ store: null, options: fast });
+    expect(box.persistent).to.equal(false);
+    expect((await box.submit(url, id)).outcome).to.equal('deleted');
+  });
+
+});
+
+async function openOutboxTab(storeName: string): Promise<number> {
+  const tab = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/outbox-tab.html?store=${storeName}` });
+  await until(async () => (await executeServerCommand('tab-eval', { id: tab, expression: 'window.ready === true' })) === true, 'tab ready');
+  return tab;
+}
+
+const inTab = <T>(id: number, expression: string) => executeServerCommand<T, { id: number; expression: string }>('tab-eval', { id, expression });
+
+describe('DeleteOutbox across tabs (real pages)', () => {
+  it('an offline logout is queued, then delivered when the page is back online', async function () {
+    this.timeout(20_000);
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const tab = await openOutboxTab(uniqueId('outbox'));
+    try {
+      await executeServerCommand('tab-offline', { id: tab, offline: true });
+      // A retry far away: only the `online` event can deliver it within the test.
+      await inTab(tab, 'window.outbox.options.backoff = { baseMs: 60000, capMs: 60000 }, true');
+      const first = await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`);
+      expect(first.outcome).to.equal('queued');
+      expect(await proxy.deletes(id)).to.deep.equal([]);
+      await executeServerCommand('tab-offline', { id: tab, offline: false });
+      await until(async () => (await inTab<Array<{ outcome: string }>>(tab, 'window.settled')).some((d) => d.outcome === 'deleted'), 'delivered after reconnect', 8000);
+      expect((await proxy.deletes(id)).map((d) => d.outcome)).to.deep.equal(['deleted']);
+    } finally {
+      await executeServerCommand('tab-close', { id: tab });
+    }
+  });
+
+  it('a delete pending when the tab closes is delivered on the next load', async function () {
+    this.timeout(30_000);
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const storeName = uniqueId('outbox');
+    // Answers slower than the tab's 2 s limit: time-outs (the attempt at close included).
+    await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 2 });
+    const tab = await openOutboxTab(storeName);
+    await inTab(tab, 'window.outbox.options.backoff = { baseMs: 60000, capMs: 60000 }, true');
+    expect((await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`)).outcome).to.equal('queued');
+    await executeServerCommand('tab-close', { id: tab });
+    const next = await openOutboxTab(storeName); // "reload": a new page of the origin
+    try {
+      await until(async () => (await inTab<Array<{ outcome: string }>>(next, 'window.settled')).some((d) => d.outcome === 'deleted'), 'delivered on load', 8000);
+    } finally {
+      await executeServerCommand('tab-close', { id: next });
+    }
+  });
+
+  it('a killed sender’s delete is finished by another tab', async function () {
+    this.timeout(30_000);
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const storeName = uniqueId('outbox');
+    // The first attempt hangs long enough for the sender to be killed mid-request.
+    await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 1 });
+    const sender = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/outbox-tab.html?store=${storeName}` });
+    await until(async () => (await executeServerCommand('tab-eval', { id: sender, expression: 'window.ready === true' })) === true, 'sender ready');
+    await executeServerCommand('tab-eval', { id: sender, expression: `void window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)}), true` });
+    await until(async () => (await proxy.deletes(id)).length === 1, 'first attempt under way');
+    // Another tab of the origin picks the delete up from storage (replay on load) and waits for the lock.
+    const store = createStore(storeName, 'deletes');
+    const { box, settled, scope } = outbox(store, { channel: new TabChannel() });
+    box.attach(scope.signal);
+    await sleep(200);
+    expect(settled, 'nobody else sends while the sender lives').to.deep.equal([]);
+    await executeServerCommand('tab-crash', { id: sender });
+    await until(() => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'), 'finished by the other tab', 10_000);
+    const all = await entries<string, OutboxEntry>(store);
+    expect(all.every(([, e]) => e.settled)).to.equal(true);
+    scope.abort();
+  });
+});
