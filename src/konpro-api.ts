@@ -86,3 +86,12 @@ export function isCreatedSessionBody(value: unknown): value is ProxyCreatedSessi
 }
 
 export { isRecord };
+
+/**
+ * `DELETE {proxy}/{id}` answer when the vendor had already ended the session:
+ * still a success (deletes are idempotent), flagged so the guard can report
+ * `already-gone` rather than `deleted`.
+ */
+export interface ProxyDeletedSession extends DeletedSession {
+  already_terminated: true;
+}

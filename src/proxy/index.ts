@@ -1,1 +1,12 @@
+/**
+ * `konpro-widget-guard/proxy`: the reference backend proxy. The handler uses
+ * only web standards (Fetch API, Web Crypto); `toNodeListener` adapts it to
+ * `node:http` and Express.
+ */
+export { createWidgetSessionProxy, type EndSessionsResult, type WidgetSessionProxy } from './create-proxy.js';
+export { incomingMessageOf, toFetchRequest, toNodeListener, type FetchHandler, type NodeListener } from './node.js';
+export type { CookieOptions, RateLimitOptions, SessionSettings, VendorSessionAnswer, WidgetSessionProxyOptions } from './options.js';
+export type { LogLevel, ProxyLogEntry, ProxyLogEvent, ProxyLogger } from './log.js';
+export { ProxyErrorCode } from './errors.js';
 export { isValidSessionId } from '../session-id.js';
+export type { ErrorBody, ProxyCreatedSession, ProxyDeletedSession, ProxySessionStatus, DeletedSession } from '../konpro-api.js';

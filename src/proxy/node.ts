@@ -1,0 +1,89 @@
+/**
+ * Runs the Fetch-API proxy on `node:http`, and in Express as middleware.
+ * The `Request` built here only carries what the client sent; every
+ * security decision is the handler's.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
+
+/** A `node:http` request listener that is also Express middleware. */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+
+/** A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404). */
+export type FetchHandler = ((request: Request) => Promise<Response>) & { handles?(request: Request): boolean };
+
+/** The Node request each adapted `Request` came from, for `authorize` in apps whose middleware put the user on `req`. */
+const origins = new WeakMap<Request, IncomingMessage>();
+
+/**
+ * The `node:http` request (e.g. Express's `req`, with what your middleware
+ * added, such as `req.session` or `req.user`) that `toNodeListener` or
+ * `toFetchRequest` made `request` from. Use it in `authorize`.
+ */
+export function incomingMessageOf(request: Request): IncomingMessage | undefined {
+  return origins.get(request);
+}
+
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * Adapts a handler (such as the one `createWidgetSessionProxy` returns) to
+ * `(req, res, next?)`. Request bodies are not passed on: the proxy reads none.
+ */
+export function toNodeListener(handler: FetchHandler): NodeListener {
+  return (req, res, next) => {
+    void (async () => {
+      try {
+        const request = toFetchRequest(req);
+        if (handler.handles && !handler.handles(request)) {
+          if (next) return next();
+          return await send(res, jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.')));
+        }
+        req.resume(); // Drain an unread body so the connection can be reused.
+        await send(res, await handler(request));
+      } catch {
+        // Nothing about the failure reaches the client; the proxy's handler logs its own errors.
+        if (res.headersSent) return void res.destroy();
+        const failed = jsonResponse(500, errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed.'));
+        await send(res, failed).catch(() => res.destroy());
+      }
+    })();
+  };
+}
+
+/**
+ * The Fetch-API `Request` for a `node:http` request: method, URL (`https:`
+ * only on a TLS socket; the host from `Host` when it is a plain host name,
+ * else `localhost`; the path from Express's `originalUrl` when there is one)
+ * and headers, without the body. Use it to call
+ * `endSessions` from a Node or Express logout route.
+ */
+export function toFetchRequest(req: IncomingMessage): Request {
+  const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
+  const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
+  // Path and query are set apart from the host, so a request target like "//other.example/x" stays a path.
+  const url = new URL(`${tls ? 'https' : 'http'}://${host}`);
+  // Express strips a mount path from `req.url` and keeps the full target in `originalUrl`.
+  const original = 'originalUrl' in req && typeof req.originalUrl === 'string' ? req.originalUrl : undefined;
+  const target = original ?? req.url ?? '/';
+  const path = target.startsWith('/') ? target : URL.canParse(target) ? new URL(target).pathname + new URL(target).search : '/';
+  const query = path.indexOf('?');
+  url.pathname = query < 0 ? path : path.slice(0, query);
+  url.search = query < 0 ? '' : path.slice(query);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  const request = new Request(url, { method: req.method ?? 'GET', headers });
+  origins.set(request, req);
+  return request;
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  res.end(Buffer.from(await response.arrayBuffer()));
+}

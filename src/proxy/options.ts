@@ -1,0 +1,218 @@
+/**
+ * Options of `createWidgetSessionProxy`, their defaults, and the checks that
+ * make a misconfigured proxy fail at start-up rather than on a user's request.
+ * Error messages say what to fix and never repeat a secret.
+ */
+import type { VendorSession } from '../konpro-api.js';
+import { defaultLog, type ProxyLogger } from './log.js';
+
+/** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
+export interface SessionSettings {
+  /** Seconds until the vendor expires the session. */
+  max_duration?: number;
+  [setting: string]: unknown;
+}
+
+/**
+ * A session as the vendor answered it. `session_id`, `status` and
+ * `expires_at` are checked; other fields are passed on as the vendor sent them.
+ */
+export type VendorSessionAnswer = Pick<VendorSession, 'session_id' | 'status' | 'expires_at'> &
+  Partial<Pick<VendorSession, 'agentic_avatar_id' | 'created_at'>> & { readonly [field: string]: unknown };
+
+/** Per-user limits, counted in memory by each proxy instance. */
+export interface RateLimitOptions {
+  /** Creates (`POST`) a user may make per window. Default 10. */
+  creates: number;
+  /** Deletes (`DELETE`) a user may make per window. Default 30. */
+  deletes: number;
+  /** Window length in milliseconds. Default 60 000. */
+  windowMs: number;
+}
+
+export interface CookieOptions {
+  /** Start of every binding cookie's name. Default `kwg_`. */
+  namePrefix: string;
+  /** `Path` of the binding cookies. Default `/`, so the site's logout route receives them. */
+  path: string;
+  /** `'auto'` (default): `Secure` when the request URL is `https:`. Set `true` behind a TLS-terminating proxy. */
+  secure: 'auto' | boolean;
+  /** Default `Strict`. `Lax` lets a logout route reached by a cross-site redirect (e.g. single sign-out) see the cookies. */
+  sameSite: 'Strict' | 'Lax';
+}
+
+export interface WidgetSessionProxyOptions {
+  /** Konpro API key. A server secret: sent to the vendor only. */
+  apiKey: string;
+  /** Vendor API origin (and optional path prefix). Default `https://api.konpro.ai`. */
+  baseUrl?: string;
+  /** Path the proxy answers under. Default `/api/widget-sessions`. */
+  basePath?: string;
+  /** The avatar every session is created for. */
+  agenticAvatarId: string;
+  /** Vendor session settings, merged over `{max_duration: 3600}`. */
+  sessionSettings?: SessionSettings;
+  /** The signed-in user of a request, or `null`. Only signed-in users get sessions. */
+  authorize: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
+  /** At least 32 characters; the same value on every instance that shares users. */
+  secret: string;
+  /** Exact origins (`scheme://host[:port]`) whose pages may call the proxy. */
+  allowedOrigins: readonly string[];
+  /** The URL of the avatar widget page for a new session (the element's `widget-src`). */
+  widgetUrl: (session: VendorSessionAnswer) => string;
+  /** Milliseconds to wait for the vendor before answering 504. Default 10 000. */
+  timeoutMs?: number;
+  /** Fetch used for vendor calls. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Receives structured log entries. Default: warnings and errors as JSON lines on the console. */
+  log?: ProxyLogger;
+  /** Per-user limits on creates and deletes (in memory, per instance). */
+  rateLimit?: Partial<RateLimitOptions>;
+  /** Binding cookie attributes. */
+  cookie?: Partial<CookieOptions>;
+}
+
+export interface ResolvedOptions {
+  apiKey: string;
+  /** `{baseUrl}/v1/widget/sessions`. */
+  collectionUrl: string;
+  basePath: string;
+  agenticAvatarId: string;
+  sessionSettings: SessionSettings;
+  authorize: WidgetSessionProxyOptions['authorize'];
+  secret: string;
+  allowedOrigins: ReadonlySet<string>;
+  widgetUrl: WidgetSessionProxyOptions['widgetUrl'];
+  timeoutMs: number;
+  fetch: typeof globalThis.fetch;
+  log: ProxyLogger;
+  rateLimit: RateLimitOptions;
+  cookie: CookieOptions;
+}
+
+export const MIN_SECRET_LENGTH = 32;
+
+const SEGMENT = /^[A-Za-z0-9._~-]+$/;
+const COOKIE_PREFIX = /^[A-Za-z0-9_-]{1,40}$/;
+const COOKIE_PATH = /^\/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$/;
+
+function fail(message: string): never {
+  throw new TypeError(`konpro-widget-guard/proxy: ${message}`);
+}
+
+function isFunction(value: unknown): value is (...args: never[]) => unknown {
+  return typeof value === 'function';
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    fail(`${name} must be a positive whole number, got ${typeof value === 'number' ? value : typeof value}`);
+  }
+  return value;
+}
+
+function resolveBaseUrl(value: unknown): string {
+  if (typeof value !== 'string' || !URL.canParse(value)) {
+    fail('baseUrl must be an absolute URL such as "https://api.konpro.ai"');
+  }
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    fail(`baseUrl must use https: (or http: for a local simulator), got ${url.protocol}`);
+  if (url.username || url.password) fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) fail('baseUrl must not have a query or fragment');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}/v1/widget/sessions`;
+}
+
+function resolveBasePath(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/'))
+    fail('basePath must be a path starting with "/", such as "/api/widget-sessions"');
+  const segments = value.replace(/\/+$/, '').split('/').slice(1);
+  if (segments.length === 0 || segments.some((segment) => !SEGMENT.test(segment) || segment === '.' || segment === '..')) {
+    fail(`basePath "${value}" must be one or more segments of A-Z a-z 0-9 . _ ~ - below "/", such as "/api/widget-sessions"`);
+  }
+  return `/${segments.join('/')}`;
+}
+
+function resolveOrigins(value: unknown): ReadonlySet<string> {
+  if (!Array.isArray(value) || value.length === 0) {
+    fail('allowedOrigins must list the origins of your site, such as ["https://www.example.com"]');
+  }
+  return new Set(
+    value.map((origin: unknown, index) => {
+      const canonical = typeof origin === 'string' && URL.canParse(origin) ? new URL(origin).origin : 'null';
+      if (canonical === 'null' || !/^https?:/.test(canonical)) {
+        fail(`allowedOrigins[${index}] must be an http(s) origin such as "https://www.example.com"`);
+      }
+      if (origin !== canonical) fail(`allowedOrigins[${index}] "${String(origin)}" is not an exact origin: write it as "${canonical}"`);
+      return canonical;
+    }),
+  );
+}
+
+function resolveSettings(value: unknown): SessionSettings {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    fail('sessionSettings must be an object such as {max_duration: 3600}');
+  }
+  const settings: SessionSettings = { ...(value as SessionSettings | undefined) };
+  settings.max_duration = positiveInteger(settings.max_duration, 'sessionSettings.max_duration', 3600);
+  return settings;
+}
+
+function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions {
+  const cookie: CookieOptions = { namePrefix: 'kwg_', path: '/', secure: 'auto', sameSite: 'Strict', ...value };
+  if (!COOKIE_PREFIX.test(cookie.namePrefix)) fail('cookie.namePrefix must be 1-40 characters of A-Z a-z 0-9 _ -');
+  if (!COOKIE_PATH.test(cookie.path)) fail('cookie.path must be a URL path starting with "/"');
+  if (cookie.secure !== 'auto' && typeof cookie.secure !== 'boolean') fail('cookie.secure must be "auto", true or false');
+  if (cookie.sameSite !== 'Strict' && cookie.sameSite !== 'Lax') fail('cookie.sameSite must be "Strict" or "Lax"');
+  if (cookie.namePrefix.startsWith('__Host-') && (cookie.secure !== true || cookie.path !== '/')) {
+    fail('a "__Host-" cookie.namePrefix needs cookie.secure: true and cookie.path: "/"');
+  }
+  if (cookie.namePrefix.startsWith('__Secure-') && cookie.secure !== true)
+    fail('a "__Secure-" cookie.namePrefix needs cookie.secure: true');
+  return cookie;
+}
+
+/** Checks every option and fills in defaults; throws a `TypeError` saying what to fix. */
+export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('createWidgetSessionProxy needs an options object');
+  const { apiKey, secret } = options;
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
+    fail('apiKey is missing: pass your Konpro API key from server configuration, e.g. process.env.KONPRO_API_KEY');
+  }
+  if (!/^[\x21-\x7e]+$/.test(apiKey)) fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+    fail(
+      `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
+        'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance',
+    );
+  }
+  if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
+    fail('agenticAvatarId must name the avatar to create sessions for');
+  if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
+  if (!isFunction(options.widgetUrl)) fail('widgetUrl must be a function (session) => URL of the widget page for that session');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (!isFunction(fetchImpl)) fail('no fetch available: pass options.fetch');
+  if (options.log !== undefined && !isFunction(options.log)) fail('log must be a function (entry) => void');
+  const limits = options.rateLimit ?? {};
+  return {
+    apiKey,
+    collectionUrl: resolveBaseUrl(options.baseUrl ?? 'https://api.konpro.ai'),
+    basePath: resolveBasePath(options.basePath ?? '/api/widget-sessions'),
+    agenticAvatarId: options.agenticAvatarId,
+    sessionSettings: resolveSettings(options.sessionSettings),
+    authorize: options.authorize,
+    secret,
+    allowedOrigins: resolveOrigins(options.allowedOrigins),
+    widgetUrl: options.widgetUrl,
+    timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 10_000),
+    fetch: fetchImpl,
+    log: options.log ?? defaultLog,
+    rateLimit: {
+      creates: positiveInteger(limits.creates, 'rateLimit.creates', 10),
+      deletes: positiveInteger(limits.deletes, 'rateLimit.deletes', 30),
+      windowMs: positiveInteger(limits.windowMs, 'rateLimit.windowMs', 60_000),
+    },
+    cookie: resolveCookie(options.cookie),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Calls to the Konpro widget-session API, and what their answers mean for
+ * the proxy. Every call has a deadline that covers the body too, never
+ * follows a redirect, and accepts only the documented JSON; anything else
+ * becomes an error in the vendor's schema with the status the proxy answers.
+ */
+import { parseRetryAfter } from '../backoff.js';
+import { MALFORMED } from '../classify-response.js';
+import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../konpro-api.js';
+import { isValidSessionId, sessionResourceUrl } from '../session-id.js';
+import { errorBody, ProxyErrorCode } from './errors.js';
+import type { ResolvedOptions, SessionSettings, VendorSessionAnswer } from './options.js';
+
+export type VendorFailureReason =
+  'not-found' | 'rejected' | 'rate-limited' | 'error' | 'key-refused' | 'malformed' | 'redirect' | 'timeout' | 'unreachable';
+
+export interface VendorFailure {
+  ok: false;
+  reason: VendorFailureReason;
+  /** The status the proxy answers. */
+  status: number;
+  body: ErrorBody;
+  /** The vendor's `Retry-After`, kept when the proxy answers the vendor's 429 or 5xx. */
+  retryAfter?: string;
+}
+
+export type VendorResult<T> = { ok: true; value: T } | VendorFailure;
+
+/** Documented answers are a few hundred bytes; a larger one is not one of them. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+export class VendorClient {
+  readonly #config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>;
+
+  constructor(config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>) {
+    this.#config = config;
+  }
+
+  createSession(agenticAvatarId: string, settings: SessionSettings): Promise<VendorResult<VendorSessionAnswer>> {
+    const body = JSON.stringify({ agentic_avatar_id: agenticAvatarId, settings });
+    return this.#call('POST', this.#config.collectionUrl, body, (value) => (isSessionAnswer(value) ? value : undefined));
+  }
+
+  readSession(sessionId: string): Promise<VendorResult<VendorSessionAnswer>> {
+    return this.#call('GET', sessionResourceUrl(this.#config.collectionUrl, sessionId), undefined, (value) =>
+      isSessionAnswer(value) && value.session_id === sessionId ? value : undefined,
+    );
+  }
+
+  endSession(sessionId: string): Promise<VendorResult<DeletedSession>> {
+    return this.#call('DELETE', sessionResourceUrl(this.#config.collectionUrl, sessionId), undefined, (value) =>
+      isRecord(value) && typeof value.message === 'string' && value.session_id === sessionId
+        ? { message: value.message, session_id: sessionId }
+        : undefined,
+    );
+  }
+
+  async #call<T>(
+    method: string,
+    url: string,
+    body: string | undefined,
+    accept: (value: unknown) => T | undefined,
+  ): Promise<VendorResult<T>> {
+    const { apiKey, timeoutMs, fetch: fetchImpl } = this.#config;
+    const controller = new AbortController();
+    let timedOut = false;
+    // One deadline for headers and body: a vendor that stalls mid-body is as stuck as one that never answers.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const headers: Record<string, string> = { accept: 'application/json', 'x-api-key': apiKey };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      let response: Response;
+      try {
+        response = await fetchImpl(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
+      } catch {
+        return timedOut
+          ? this.#timeout()
+          : failure('unreachable', 503, ProxyErrorCode.ServiceUnavailable, 'The Konpro API could not be reached.');
+      }
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+        await response.body?.cancel().catch(() => undefined);
+        return failure(
+          'redirect',
+          502,
+          ProxyErrorCode.UpstreamBadResponse,
+          'The Konpro API answered with a redirect, which the proxy does not follow.',
+        );
+      }
+      let parsed: unknown;
+      try {
+        parsed = redact(await readJson(response), apiKey);
+      } catch {
+        if (timedOut) return this.#timeout();
+        parsed = MALFORMED;
+      }
+      return interpret(response, parsed, accept);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #timeout(): VendorFailure {
+    return failure('timeout', 504, ProxyErrorCode.UpstreamTimeout, `The Konpro API did not answer within ${this.#config.timeoutMs} ms.`);
+  }
+}
+
+function interpret<T>(response: Response, parsed: unknown, accept: (value: unknown) => T | undefined): VendorResult<T> {
+  const { status } = response;
+  const vendorError = isErrorBody(parsed) ? keepErrorBody(parsed) : undefined;
+  const requestId = vendorError?.request_id;
+  if (status >= 200 && status < 300) {
+    const value = parsed === MALFORMED ? undefined : accept(parsed);
+    if (value !== undefined) return { ok: true, value };
+  } else if (status === 401) {
+    // The documented 401 is INVALID_API_KEY: the server is misconfigured, which is never the user's success.
+    return failure(
+      'key-refused',
+      502,
+      ProxyErrorCode.UpstreamApiKeyRejected,
+      "The Konpro API refused this server's API key; check the proxy's apiKey option.",
+      requestId,
+    );
+  } else if (status === 429) {
+    const body = vendorError ?? errorBody(ProxyErrorCode.RateLimitExceeded, 'The Konpro API is rate limiting this server.');
+    return withRetryAfter({ ok: false, reason: 'rate-limited', status, body }, response);
+  } else if (vendorError && status === 404) {
+    return { ok: false, reason: 'not-found', status, body: vendorError };
+  } else if (vendorError && status >= 500 && status < 600) {
+    return withRetryAfter({ ok: false, reason: 'error', status, body: vendorError }, response);
+  } else if (vendorError && status >= 400 && status < 500) {
+    return { ok: false, reason: 'rejected', status, body: vendorError };
+  }
+  return failure(
+    'malformed',
+    502,
+    ProxyErrorCode.UpstreamBadResponse,
+    `The Konpro API answered ${status} with a body that is not the documented JSON.`,
+    requestId,
+  );
+}
+
+function failure(reason: VendorFailureReason, status: number, code: string, message: string, requestId?: string): VendorFailure {
+  return { ok: false, reason, status, body: errorBody(code, message, requestId) };
+}
+
+function withRetryAfter(result: VendorFailure, response: Response): VendorFailure {
+  const retryAfter = response.headers.get('retry-after');
+  return retryAfter !== null && parseRetryAfter(retryAfter) !== undefined ? { ...result, retryAfter: retryAfter.trim() } : result;
+}
+
+/** The vendor's error, rebuilt from the documented fields only. */
+function keepErrorBody(body: ErrorBody): ErrorBody {
+  const requestId = typeof body.request_id === 'string' && body.request_id.length <= 200 ? body.request_id : undefined;
+  return errorBody(body.error.code, body.error.message, requestId, body.error.details);
+}
+
+function isSessionAnswer(value: unknown): value is VendorSessionAnswer {
+  if (!isRecord(value) || !isValidSessionId(value.session_id) || typeof value.status !== 'string') return false;
+  const { expires_at: expiresAt, agentic_avatar_id: avatarId, created_at: createdAt } = value;
+  return (
+    typeof expiresAt === 'string' &&
+    !Number.isNaN(Date.parse(expiresAt)) &&
+    (avatarId === undefined || typeof avatarId === 'string') &&
+    (createdAt === undefined || typeof createdAt === 'string')
+  );
+}
+
+/** The JSON body, or {@link MALFORMED} when it is not JSON or too large. Throws when reading fails. */
+async function readJson(response: Response): Promise<unknown> {
+  if (!response.body) return MALFORMED;
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return MALFORMED;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  text += decoder.decode();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return MALFORMED;
+  }
+}
+
+/** Removes the API key from every string of a vendor answer, in case one echoes it. */
+function redact(value: unknown, secret: string): unknown {
+  if (typeof value === 'string') return value.replaceAll(secret, '[redacted]');
+  if (Array.isArray(value)) return value.map((item) => redact(item, secret));
+  if (isRecord(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secret), redact(item, secret)]));
+  }
+  return value;
+}

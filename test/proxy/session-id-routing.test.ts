@@ -1,0 +1,109 @@
+// Property: every id the proxy accepts reaches exactly
+// `{baseUrl}/v1/widget/sessions/{id}`, and every other input reaches no vendor URL.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { isValidSessionId } from '../../src/session-id.js';
+import { FakeVendor, reply } from './support/fake-vendor.js';
+import { assertSecretsNeverSaid, BASE_PATH, guardRequest, makeProxy, send, SITE } from './support/harness.js';
+
+let vendor: FakeVendor;
+before(async () => {
+  // A base URL with a path prefix, so joining it is part of what is checked.
+  vendor = await FakeVendor.start('/vendor/api');
+});
+beforeEach(() => vendor.reset());
+after(async () => {
+  await vendor.close();
+  assertSecretsNeverSaid();
+});
+
+const validId = fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/);
+const method = fc.constantFrom('GET', 'DELETE');
+
+const tricky = fc.string({
+  unit: fc.constantFrom(
+    'a',
+    'Z',
+    '0',
+    '_',
+    '-',
+    '.',
+    '..',
+    '/',
+    '\\',
+    '%',
+    '%2F',
+    '%2e',
+    '%00',
+    '?',
+    '#',
+    ' ',
+    '\t',
+    '\n',
+    ';',
+    ':',
+    '@',
+    '+',
+    '~',
+    'é',
+    '\u0000',
+    '\u202e',
+    '\uD800',
+  ),
+  maxLength: 12,
+});
+const anyInput = fc
+  .oneof(
+    tricky,
+    fc.string({ unit: 'binary', maxLength: 140 }),
+    fc.tuple(validId, tricky, validId).map(([a, b, c]) => `${a}${b}${c}`),
+    fc.string({ unit: 'grapheme-ascii', minLength: 129, maxLength: 160 }),
+  )
+  .filter((input): boolean => !isValidSessionId(input));
+
+void describe('session ids on the way to the vendor', () => {
+  void it('an accepted id maps to exactly {baseUrl}/v1/widget/sessions/{id}', async () => {
+    const { proxy } = makeProxy(vendor, { rateLimit: { creates: 10_000, deletes: 10_000 } });
+    await fc.assert(
+      fc.asyncProperty(validId, method, async (id, verb) => {
+        vendor.reset();
+        // The vendor hands out this id; the proxy binds it to the user.
+        vendor.queue(reply.json(201, { session_id: id, status: 'active', expires_at: new Date(Date.now() + 60_000).toISOString() }));
+        vendor.addSession(id);
+        const created = await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice' }));
+        assert.equal(created.status, 201);
+
+        const answer = await send(proxy, guardRequest(verb, `${BASE_PATH}/${id}`, { user: 'alice', cookies: created.cookies }));
+        assert.equal(answer.status, 200);
+        assert.equal(vendor.requests.length, 2);
+        const call = vendor.requests[1];
+        assert.equal(call.method, verb);
+        assert.equal(`${vendor.origin}${call.url}`, `${vendor.baseUrl}/v1/widget/sessions/${id}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  void it('any other input reaches no vendor URL', async () => {
+    const { proxy } = makeProxy(vendor);
+    await fc.assert(
+      fc.asyncProperty(anyInput, method, async (input, verb) => {
+        const target = `${SITE}${BASE_PATH}/${input}`;
+        fc.pre(URL.canParse(target));
+        vendor.reset();
+        // What reaches the proxy after URL parsing (dot segments, "?", "#", tabs...).
+        const { pathname } = new URL(target);
+        const answer = await send(proxy, guardRequest(verb, target.slice(SITE.length), { user: 'alice' }));
+
+        assert.equal(vendor.requests.length, 0, `${verb} ${JSON.stringify(input)} reached the vendor`);
+        if (!pathname.startsWith(`${BASE_PATH}/`) && pathname !== BASE_PATH) assert.equal(answer.status, 404);
+        else if (pathname === BASE_PATH || pathname === `${BASE_PATH}/`) assert.equal(answer.status, 405);
+        else if (isValidSessionId(pathname.slice(BASE_PATH.length + 1)))
+          assert.equal(answer.status, 403, 'valid after parsing, but not bound');
+        else assert.equal(answer.status, 400);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
