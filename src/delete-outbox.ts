@@ -1,8 +1,10 @@
 /**
  * The deletes of logged-out sessions, kept until the proxy confirms them.
  *
- * - A delete is written to IndexedDB before the first network attempt and
- *   leaves the pending state only when the proxy confirms it (2xx, or "gone").
+ * - A delete is journaled synchronously in the logout's own task (see
+ *   outbox-journal.ts), written to IndexedDB before the first network
+ *   attempt, and leaves the pending state only when the proxy confirms it
+ *   (2xx, or "gone").
  *   A confirmed delete stays a while as a tombstone, so a late logout of the
  *   same session in another tab does not send it again.
  * - 429, 5xx, time-outs and network errors are retried with capped
@@ -19,6 +21,7 @@
 import { createStore, entries, get, set, del, update, type UseStore } from 'idb-keyval';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
 import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from './events.js';
+import { OutboxJournal } from './outbox-journal.js';
 import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from './proxy-client.js';
 import { tabChannel, type TabChannel, type TabMessage } from './tab-channel.js';
 import { sleep, tabLocks, type TabLocks } from './tab-lock.js';
@@ -57,6 +60,7 @@ export interface DeleteOutboxDeps {
   store?: UseStore | null;
   locks?: TabLocks;
   channel?: TabChannel;
+  journal?: OutboxJournal;
   send?: (url: string) => Promise<ProxyAnswer>;
   now?: () => number;
   random?: () => number;
@@ -83,6 +87,9 @@ export class DeleteOutbox {
   readonly #memory = new Map<string, OutboxEntry>();
   readonly #locks: TabLocks;
   readonly #channel: TabChannel;
+  readonly #journal: OutboxJournal;
+  /** Deletes journaled but not yet in IndexedDB, by URL. */
+  readonly #unwritten = new Set<string>();
   readonly send: (url: string) => Promise<ProxyAnswer>;
   readonly now: () => number;
   readonly random: () => number;
@@ -97,6 +104,7 @@ export class DeleteOutbox {
     this.#store = deps.store === undefined ? openOutboxStore() : deps.store;
     this.#locks = deps.locks ?? tabLocks();
     this.#channel = deps.channel ?? tabChannel();
+    this.#journal = deps.journal ?? new OutboxJournal();
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.options = { ...OUTBOX_DEFAULTS, ...deps.options };
@@ -113,9 +121,24 @@ export class DeleteOutbox {
    * the first settlement: `deleted`, `already-gone`, `failed`, or `queued`
    * when it will be retried (later settlements reach the listeners).
    */
-  async submit(url: string, sessionId: string): Promise<DeleteOutcome> {
+  submit(url: string, sessionId: string): Promise<DeleteOutcome> {
     const fresh: OutboxEntry = { url, sessionId, createdAt: this.now(), attempts: 0, nextAttemptAt: 0 };
-    const entry = await this.write(url, (existing) => (existing && !this.#expiredTombstone(existing) ? existing : fresh));
+    // Durable before this call returns, even if the page is closed right after.
+    this.#journal.add(fresh);
+    this.#unwritten.add(url);
+    this.#refreshPageListeners();
+    return this.#persistAndRun(fresh);
+  }
+
+  async #persistAndRun(fresh: OutboxEntry): Promise<DeleteOutcome> {
+    const { url, sessionId } = fresh;
+    let entry: OutboxEntry;
+    try {
+      entry = await this.write(url, (existing) => (existing && !this.#expiredTombstone(existing) ? existing : fresh));
+      this.#journal.remove(url);
+    } finally {
+      this.#unwritten.delete(url);
+    }
     if (entry.settled) {
       return { sessionId, outcome: entry.settled.outcome, attempts: entry.attempts };
     }
@@ -124,6 +147,12 @@ export class DeleteOutbox {
 
   /** Picks up every pending delete of the origin that no tab here works on yet. */
   async replay(): Promise<void> {
+    // Deletes journaled by pages that closed before IndexedDB had them.
+    for (const journaled of this.#journal.entries()) {
+      if (this.#unwritten.has(journaled.url)) continue; // being written by this page right now
+      await this.write(journaled.url, (existing) => existing ?? { ...journaled, attempts: 0, nextAttemptAt: 0 });
+      this.#journal.remove(journaled.url);
+    }
     for (const [key, entry] of await this.#readAll()) {
       if (entry.settled) {
         if (this.#expiredTombstone(entry)) await this.remove(key);
@@ -275,7 +304,7 @@ export class DeleteOutbox {
   }
 
   #refreshPageListeners(): void {
-    const needed = this.#attachments > 0 || this.#workers.size > 0;
+    const needed = this.#attachments > 0 || this.#workers.size > 0 || this.#unwritten.size > 0;
     if (needed && !this.#pageListeners) {
       const controller = new AbortController();
       this.#pageListeners = controller;
@@ -289,9 +318,16 @@ export class DeleteOutbox {
         },
         { signal },
       );
-      window.addEventListener('pagehide', () => {
-        for (const worker of this.#workers.values()) worker.sendNow();
-      }, { signal });
+      window.addEventListener(
+        'pagehide',
+        (event) => {
+          for (const worker of this.#workers.values()) worker.sendNow();
+          // The page is going away before IndexedDB had these: send them now (keepalive);
+          // the journal still has them for the next load, should this attempt fail.
+          if (!event.persisted) for (const url of this.#unwritten) void this.send(url).catch(() => {});
+        },
+        { signal },
+      );
     } else if (!needed && this.#pageListeners) {
       this.#pageListeners.abort();
       this.#pageListeners = undefined;

@@ -23,7 +23,7 @@ export interface SessionClock {
 }
 
 export function watchClock(options: ClockOptions, signal: AbortSignal): SessionClock {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   const heartbeatMs = options.heartbeatMs ?? 5_000;
   let timer: number | undefined;
   let last = now();

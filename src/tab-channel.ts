@@ -5,6 +5,11 @@
  * the other tabs of the origin). One channel per page, so a tab never hears
  * its own messages. Every incoming message is validated; anything malformed
  * is dropped.
+ *
+ * The BroadcastChannel is closed while the page is hidden away (`pagehide`)
+ * and opened again on `pageshow`: an open channel with a listener keeps
+ * Chrome from putting the page in the back/forward cache, and what was
+ * missed meanwhile is re-read from storage by the guard on restore.
  */
 import type { DeleteOutcomeKind, EndReason } from './events.js';
 import { isRecord } from './konpro-api.js';
@@ -62,16 +67,30 @@ type Listener = (message: TabMessage) => void;
 export class TabChannel {
   readonly #listeners = new Set<Listener>();
   #channel: BroadcastChannel | undefined;
+  #useBroadcastChannel: boolean;
   #storageListening = false;
 
   constructor(useBroadcastChannel = typeof BroadcastChannel === 'function') {
-    if (useBroadcastChannel) {
-      try {
-        this.#channel = new BroadcastChannel(NAME);
-        this.#channel.onmessage = (event: MessageEvent<unknown>) => this.#deliver(event.data);
-      } catch {
+    this.#useBroadcastChannel = useBroadcastChannel;
+    this.#open();
+    if (useBroadcastChannel && typeof window !== 'undefined') {
+      window.addEventListener('pagehide', () => {
+        this.#channel?.close();
         this.#channel = undefined;
-      }
+      });
+      window.addEventListener('pageshow', () => this.#open());
+    }
+  }
+
+  #open(): void {
+    if (!this.#useBroadcastChannel || this.#channel) return;
+    try {
+      this.#channel = new BroadcastChannel(NAME);
+      this.#channel.onmessage = (event: MessageEvent<unknown>) => this.#deliver(event.data);
+    } catch {
+      // Unusable here: storage events carry the messages instead.
+      this.#useBroadcastChannel = false;
+      this.#channel = undefined;
     }
   }
 
@@ -82,6 +101,7 @@ export class TabChannel {
         this.#channel.postMessage(data);
         return;
       } catch {
+        this.#useBroadcastChannel = false;
         this.#channel = undefined;
       }
     }
@@ -98,7 +118,7 @@ export class TabChannel {
   subscribe(listener: Listener, signal: AbortSignal): void {
     if (signal.aborted) return;
     this.#listeners.add(listener);
-    if (!this.#channel && !this.#storageListening) {
+    if (!this.#useBroadcastChannel && !this.#storageListening) {
       this.#storageListening = true;
       window.addEventListener('storage', this.#onStorage);
     }

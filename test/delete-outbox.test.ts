@@ -207,6 +207,30 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     }
   });
 
+  it('a logout whose page is destroyed in the same task is still delivered', async function () {
+    this.timeout(20_000);
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const storeName = uniqueId('outbox');
+    // The one send the dying page manages (keepalive, at pagehide) fails: only the journal can save it.
+    await proxy.faults({ method: 'DELETE', status: 503, times: 1 });
+    const frame = document.createElement('iframe');
+    frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+    document.body.append(frame);
+    await until(() => (frame.contentWindow as unknown as { ready?: boolean }).ready === true, 'tab ready');
+    const dying = frame.contentWindow as unknown as { outbox: DeleteOutbox };
+    void dying.outbox.submit(url, id).catch(() => {});
+    frame.remove(); // before IndexedDB can have committed anything
+    const next = document.createElement('iframe');
+    next.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+    document.body.append(next);
+    try {
+      await until(async () => (await proxy.deletes(id)).some((d) => d.outcome === 'deleted'), 'delivered by the next page', 10_000);
+    } finally {
+      next.remove();
+    }
+  });
+
   it('a killed sender’s delete is finished by another tab', async function () {
     this.timeout(30_000);
     const proxy = new FakeProxy();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { testBackend } from './support/test-backend.mjs';
-import { cdpPlugin } from './support/cdp-plugin.mjs';
+import { browserSession, cdpPlugin } from './support/cdp-plugin.mjs';
 
 const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
 if (!existsSync(executablePath)) {
@@ -34,7 +34,23 @@ export default {
   testsFinishTimeout: 180_000,
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), cdpPlugin()],
   middleware: [testBackend()],
-  browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
+  browsers: [
+    chromeLauncher({
+      launchOptions: { executablePath, headless: true, args: chromiumArgs },
+      // Each test file in a window of its own: tabs of one window hide each other, and the guard
+      // (rightly) behaves differently in a hidden page.
+      createPage: async ({ context }) => {
+        const cdp = await browserSession(context.browser());
+        const { targetId } = await cdp.send('Target.createTarget', {
+          url: 'about:blank',
+          newWindow: true,
+          ...(context.id ? { browserContextId: context.id } : {}),
+        });
+        const target = await context.browser().waitForTarget((t) => t._targetId === targetId);
+        return target.page();
+      },
+    }),
+  ],
   testFramework: { config: { timeout: 15_000 } },
   // Lit's dev-mode notice is expected in tests (dev mode is kept for its misuse checks).
   filterBrowserLogs: ({ args }) => !String(args[0]).includes('Lit is in dev mode'),

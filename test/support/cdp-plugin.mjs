@@ -5,6 +5,12 @@
 const tabs = new Map();
 let nextTab = 1;
 
+/** One DevTools session with the browser itself, kept for the run (detaching it breaks later lookups). */
+export async function browserSession(browser) {
+  browser.__konproCdp ??= browser.target().createCDPSession();
+  return browser.__konproCdp;
+}
+
 async function cdpFor(page) {
   if (!page.__konproCdp) page.__konproCdp = await page.createCDPSession();
   return page.__konproCdp;
@@ -42,7 +48,16 @@ export function cdpPlugin() {
           });
           return true;
         case 'tab-open': {
-          const tab = await page.browserContext().newPage();
+          // A background tab, so the test page (and any other test file's page) stays visible.
+          const browserCdp = await browserSession(page.browser());
+          const contextId = page.browserContext().id;
+          const { targetId } = await browserCdp.send('Target.createTarget', {
+            url: 'about:blank',
+            background: true,
+            ...(contextId ? { browserContextId: contextId } : {}),
+          });
+          const target = await page.browser().waitForTarget((t) => t._targetId === targetId);
+          const tab = await target.page();
           const url = new URL(payload.url, page.url()).href;
           await tab.goto(url, { waitUntil: 'load' });
           const id = nextTab++;
@@ -61,8 +76,15 @@ export function cdpPlugin() {
         }
         case 'tab-back': {
           const tab = tabs.get(payload.id);
-          await tab.goBack({ waitUntil: 'load' });
-          return true;
+          const tabCdp = await cdpFor(tab);
+          await tabCdp.send('Page.enable');
+          let notUsed;
+          const onNotUsed = (event) => (notUsed = event.notRestoredExplanations.map((e) => e.reason));
+          tabCdp.on('Page.backForwardCacheNotUsed', onNotUsed);
+          // A page restored from the back/forward cache fires no load event: wait for either.
+          await Promise.race([tab.goBack({ waitUntil: 'load' }), new Promise((resolve) => setTimeout(resolve, 3000))]);
+          tabCdp.off('Page.backForwardCacheNotUsed', onNotUsed);
+          return { readyState: await tab.evaluate(() => document.readyState), bfcacheNotUsed: notUsed ?? null };
         }
         case 'tab-offline': {
           const tab = tabs.get(payload.id);
@@ -75,6 +97,8 @@ export function cdpPlugin() {
           const tab = tabs.get(payload.id);
           tabs.delete(payload.id);
           await tab.close({ runBeforeUnload: Boolean(payload.runBeforeUnload) });
+          // The new tab had taken the front: give it back to the test page, which is visible again.
+          await page.bringToFront();
           return true;
         }
         case 'tab-crash': {
@@ -85,6 +109,7 @@ export function cdpPlugin() {
           tabCdp.send('Page.crash').catch(() => {});
           await new Promise((resolve) => setTimeout(resolve, 300));
           await Promise.race([tab.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000))]);
+          await page.bringToFront();
           return true;
         }
         default:

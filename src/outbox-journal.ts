@@ -1,0 +1,79 @@
+/**
+ * A synchronous journal of the deletes that are not yet safely in
+ * IndexedDB. IndexedDB writes are asynchronous, and a page closed within
+ * milliseconds of a logout aborts them; a localStorage write completes in
+ * the logout's own task. The outbox writes here first, removes the entry
+ * once IndexedDB has it, and absorbs whatever is left on the next replay.
+ * One key per delete, so tabs never overwrite each other's entries.
+ */
+import { isRecord } from './konpro-api.js';
+import { isValidSessionId } from './session-id.js';
+
+export interface JournalEntry {
+  url: string;
+  sessionId: string;
+  createdAt: number;
+}
+
+export const JOURNAL_PREFIX = 'konpro-widget-guard:delete:';
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null; // Storage blocked (e.g. some privacy settings): the journal is off.
+  }
+}
+
+export class OutboxJournal {
+  constructor(
+    readonly prefix: string = JOURNAL_PREFIX,
+    private readonly storage: Storage | null = localStorageOrNull(),
+  ) {}
+
+  add(entry: JournalEntry): void {
+    try {
+      this.storage?.setItem(this.prefix + entry.url, JSON.stringify(entry));
+    } catch {
+      // Full or blocked: IndexedDB still gets the entry a moment later.
+    }
+  }
+
+  remove(url: string): void {
+    try {
+      this.storage?.removeItem(this.prefix + url);
+    } catch {
+      // Nothing to undo.
+    }
+  }
+
+  entries(): JournalEntry[] {
+    const found: JournalEntry[] = [];
+    const storage = this.storage;
+    if (!storage) return found;
+    try {
+      for (let i = 0; i < storage.length; i++) {
+        const key = storage.key(i);
+        if (!key?.startsWith(this.prefix)) continue;
+        const entry = parseEntry(storage.getItem(key));
+        if (entry && key === this.prefix + entry.url) found.push(entry);
+      }
+    } catch {
+      // Unreadable storage: nothing to absorb.
+    }
+    return found;
+  }
+}
+
+function parseEntry(text: string | null): JournalEntry | undefined {
+  if (text === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (isRecord(value) && typeof value.url === 'string' && isValidSessionId(value.sessionId) && typeof value.createdAt === 'number') {
+      return { url: value.url, sessionId: value.sessionId, createdAt: value.createdAt };
+    }
+  } catch {
+    // Damaged: ignored.
+  }
+  return undefined;
+}
