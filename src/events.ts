@@ -47,6 +47,7 @@ export type GuardErrorCode =
   | 'invalid-logout-trigger'
   | 'invalid-expires-at'
   | 'no-widget'
+  | 'invalid-wipe'
   | 'start-failed'
   | 'storage-unavailable';
 

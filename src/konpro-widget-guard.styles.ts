@@ -51,6 +51,45 @@ export const styles = css`
     outline: 2px solid var(--konpro-guard-focus-color, currentColor);
     outline-offset: 2px;
   }
+  .warning {
+    position: absolute;
+    inset: 0;
+    z-index: 1;
+    display: flex;
+    align-items: center;
+    justify-content: center;
+    padding: 1rem;
+    background: var(--konpro-guard-warning-backdrop, rgb(0 0 0 / 55%));
+  }
+  .warning-box {
+    max-width: 24rem;
+    padding: 1.5rem;
+    border-radius: var(--konpro-guard-radius, 12px);
+    background: var(--konpro-guard-warning-background, #fff);
+    color: var(--konpro-guard-warning-color, #111);
+    text-align: center;
+    box-shadow: 0 10px 30px rgb(0 0 0 / 30%);
+  }
+  .warning-title {
+    margin: 0 0 0.5rem;
+    font-size: 1.25em;
+    font-weight: 600;
+  }
+  .still-here {
+    margin-top: 0.5rem;
+    padding: 0.75em 1.5em;
+    border: 0;
+    border-radius: 999px;
+    background: var(--konpro-guard-accent, #1a56db);
+    color: var(--konpro-guard-accent-color, #fff);
+    font: inherit;
+    font-weight: 600;
+    cursor: pointer;
+  }
+  .still-here:focus-visible {
+    outline: 3px solid var(--konpro-guard-focus-color, #1a56db);
+    outline-offset: 3px;
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

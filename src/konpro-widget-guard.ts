@@ -1,15 +1,20 @@
-import { html, LitElement, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { retryDelay } from './backoff.js';
 import { sessionIdInUrl, Verdict, type Classification } from './classify-response.js';
 import { deleteOutbox, type DeleteOutbox } from './delete-outbox.js';
 import { endedSessions, type EndedSessions } from './ended-sessions.js';
 import { dispatch, type DeleteDetail, type DeleteOutcome, type EndReason, type GuardErrorCode } from './events.js';
 import { watchFrameMessages } from './frame-messages.js';
+import { activityHub, watchIdle, type IdleWatch } from './idle.js';
 import { createSession, StartError } from './proxy-client.js';
 import { watchResponses } from './response-watch.js';
 import { watchClock, type SessionClock } from './session-clock.js';
 import { describeInvalidSessionId, isValidSessionId, sessionResourceUrl } from './session-id.js';
 import { watchStatus, type StatusCheck } from './status-check.js';
 import { tabChannel, type TabChannel } from './tab-channel.js';
+import { sleep } from './tab-lock.js';
+import { parseWipe, wipe } from './wipe.js';
+import { DEFAULT_STRINGS, type GuardStrings } from './strings.js';
 import { styles } from './konpro-widget-guard.styles.js';
 
 export const GuardState = {
@@ -38,6 +43,8 @@ interface HeldSession {
   expiresAt?: number;
   clock?: SessionClock;
   status?: StatusCheck;
+  idle?: IdleWatch;
+  idleScope?: AbortController;
   /** The status checks' own scope, so a new check-interval can restart them. */
   statusScope?: AbortController;
   /** Settles when the session is active, refused or gone. */
@@ -79,6 +86,11 @@ const numberAttribute = {
  * @cssproperty --konpro-guard-panel-padding - Padding of the panels.
  * @cssproperty --konpro-guard-panel-background - Background of the panels.
  * @cssproperty --konpro-guard-focus-color - Focus ring colour.
+ * @cssproperty --konpro-guard-warning-backdrop - Backdrop of the idle countdown over the widget.
+ * @cssproperty --konpro-guard-warning-background - Background of the countdown box.
+ * @cssproperty --konpro-guard-warning-color - Text colour of the countdown box.
+ * @cssproperty --konpro-guard-accent - Background of the countdown's button.
+ * @cssproperty --konpro-guard-accent-color - Text colour of the countdown's button.
  */
 export class KonproWidgetGuard extends LitElement {
   static override styles = styles;
@@ -95,6 +107,8 @@ export class KonproWidgetGuard extends LitElement {
     idleWarning: { attribute: 'idle-warning', converter: numberAttribute },
     logoutTrigger: { type: String, attribute: 'logout-trigger' },
     expiresAt: { attribute: 'expires-at' },
+    wipe: { type: String },
+    strings: { attribute: false },
   };
 
   /** URL of the site's backend proxy collection, e.g. `/api/widget-sessions`. Same origin as the page. */
@@ -119,6 +133,14 @@ export class KonproWidgetGuard extends LitElement {
   declare logoutTrigger: string | null;
   /** When the session expires: ISO 8601 text, a `Date`, or ms since the epoch. Set by `start()` and status checks too. */
   declare expiresAt: string | number | Date | null;
+  /**
+   * What a reset wipes besides the widget: space-separated `kind:name` entries, kind one of
+   * `localStorage`, `sessionStorage`, `indexedDB`, `cookie`; `*` at the end makes a prefix;
+   * `{session_id}` stands for the ended session.
+   */
+  declare wipe: string | null;
+  /** The guard's own texts, to localise or reword them (any subset). */
+  declare strings: Partial<GuardStrings>;
 
   #state: GuardState = GuardState.Idle;
   #session: HeldSession | undefined;
@@ -128,6 +150,12 @@ export class KonproWidgetGuard extends LitElement {
   /** Widget URL and expiry from `start()`, by session id. */
   readonly #started = new Map<string, { widgetUrl: string; expiresAt: string }>();
   #starting: Promise<void> | undefined;
+  #resetting: Promise<void> | undefined;
+  #autoStartRun: Promise<void> | undefined;
+  /** Seconds left in the idle countdown, while it shows. */
+  #secondsLeft: number | undefined;
+  /** Where focus was before the countdown took it, to give it back. */
+  #focusBeforeWarning: HTMLElement | null = null;
   #connected: AbortController | undefined;
   /** Misconfigurations already reported, so each is reported once. */
   readonly #reported = new Set<string>();
@@ -151,6 +179,8 @@ export class KonproWidgetGuard extends LitElement {
     this.idleWarning = DEFAULT_IDLE_WARNING;
     this.logoutTrigger = null;
     this.expiresAt = null;
+    this.wipe = null;
+    this.strings = {};
   }
 
   /** `idle` · `starting` · `active` · `terminated` · `error`. Reflected to the `state` attribute; read-only. */
@@ -206,20 +236,35 @@ export class KonproWidgetGuard extends LitElement {
       // Restart the checks with the new interval.
       this.#restartStatusChecks(this.#session);
     }
+    if ((changed.has('idleTimeout') || changed.has('idleWarning')) && this.#session && this.state === GuardState.Active) {
+      this.#restartIdle(this.#session);
+    }
     if (changed.has('expiresAt') && this.expiresAt !== null) this.#setExpiry(this.expiresAt, 'property');
     if (changed.has('sessionId') || changed.has('autoStart') || !this.hasUpdated) this.#applySessionId();
   }
 
   protected override render() {
+    const strings = this.#strings();
     return html`
       <div class="widget"><slot></slot></div>
-      <div class="panel start"><slot name="start"></slot></div>
+      <div class="panel start" tabindex="-1"><slot name="start"></slot></div>
       <div class="panel terminated" part="terminated" tabindex="-1">
-        <slot name="terminated"><p>This avatar session has ended.</p></slot>
+        <slot name="terminated"><p>${strings.ended}</p></slot>
       </div>
       <div class="panel error" role="alert">
-        <slot name="error"><p>The avatar could not be started.</p></slot>
+        <slot name="error"><p>${strings.startFailed}</p></slot>
       </div>
+      ${this.#secondsLeft === undefined
+        ? nothing
+        : html`
+            <div part="warning" class="warning" role="alertdialog" aria-modal="true" aria-labelledby="idle-title" aria-describedby="idle-message">
+              <div class="warning-box">
+                <p id="idle-title" class="warning-title">${strings.idleTitle}</p>
+                <p id="idle-message">${strings.idleMessage(this.#secondsLeft)}</p>
+                <button class="still-here" type="button" @click=${() => this.#session?.idle?.activity()}>${strings.stillHere}</button>
+              </div>
+            </div>
+          `}
       <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
     `;
   }
@@ -241,18 +286,14 @@ export class KonproWidgetGuard extends LitElement {
   }
 
   /**
-   * Kiosk reset: ends the session (reason `reset`), queues its delete, and
-   * with `auto-start` starts a fresh one. Concurrent calls share one reset.
+   * Kiosk reset, as one transaction: the widget goes at once (reason
+   * `reset`), its session's delete goes to the outbox, what the `wipe`
+   * attribute lists is wiped, then the `start` slot shows or, with
+   * `auto-start`, a fresh session is started (retried until it works).
+   * A reset or start already under way is joined, not repeated.
    */
-  async reset(): Promise<void> {
-    const sessionId = this.#session?.id;
-    if (sessionId !== undefined) {
-      this.#end('reset');
-      void this.#deleteSession(sessionId);
-    }
-    this.sessionId = null;
-    this.#applySessionId();
-    if (this.autoStart) await this.start();
+  reset(): Promise<void> {
+    return this.#resetOnce('reset');
   }
 
   /**
@@ -262,13 +303,17 @@ export class KonproWidgetGuard extends LitElement {
    * `konpro-guard-error`).
    */
   start(): Promise<void> {
-    this.#starting ??= this.#start().finally(() => {
+    return this.#startOnce(false);
+  }
+
+  #startOnce(retrying: boolean): Promise<void> {
+    this.#starting ??= this.#start(retrying).finally(() => {
       this.#starting = undefined;
     });
     return this.#starting;
   }
 
-  async #start(): Promise<void> {
+  async #start(retrying: boolean): Promise<void> {
     if (this.#session) return this.#session.ready;
     const proxy = this.#proxyUrl();
     if (!proxy) {
@@ -281,8 +326,9 @@ export class KonproWidgetGuard extends LitElement {
       created = await createSession(proxy);
     } catch (error) {
       const message = error instanceof StartError ? error.message : String(error);
-      this.#setState(GuardState.Error);
-      this.#error('start-failed', `could not start a session: ${message}`, false);
+      // A kiosk keeps its attract screen while it retries; a direct call shows the error.
+      this.#setState(retrying ? GuardState.Starting : GuardState.Error);
+      this.#error('start-failed', `could not start a session: ${message}${retrying ? ' (retrying)' : ''}`, false);
       throw error;
     }
     this.#started.set(created.sessionId, { widgetUrl: created.widgetUrl, expiresAt: created.expiresAt });
@@ -290,6 +336,53 @@ export class KonproWidgetGuard extends LitElement {
     this.#applySessionId();
     // (The compiler narrowed #session to undefined above; #applySessionId set it.)
     await (this.#session as HeldSession | undefined)?.ready;
+  }
+
+  /** Starts a session, retrying with backoff while auto-start holds and the guard is in the page. */
+  #autoStart(): Promise<void> {
+    this.#autoStartRun ??= (async () => {
+      for (let attempt = 1; this.autoStart && this.isConnected && !this.#session; attempt++) {
+        try {
+          await this.#startOnce(true);
+          return;
+        } catch {
+          if (!this.#proxyUrl(true)) return; // misconfigured: retrying cannot help (reported already)
+          await sleep(retryDelay(attempt, undefined, { baseMs: 1_000, capMs: 30_000 }), this.#connected?.signal);
+        }
+      }
+    })().finally(() => {
+      this.#autoStartRun = undefined;
+    });
+    return this.#autoStartRun;
+  }
+
+  #resetOnce(reason: 'reset' | 'idle'): Promise<void> {
+    this.#resetting ??= this.#reset(reason).finally(() => {
+      this.#resetting = undefined;
+    });
+    return this.#resetting;
+  }
+
+  async #reset(reason: 'reset' | 'idle'): Promise<void> {
+    // A start under way brings the fresh session a reset would: join it.
+    if (this.#starting && !this.#session) return this.#starting.catch(() => undefined);
+    const focusWasHere = this.contains(document.activeElement) || document.activeElement === this;
+    const sessionId = this.#session?.id;
+    if (sessionId !== undefined) {
+      this.#end(reason);
+      void this.#deleteSession(sessionId);
+      this.#started.delete(sessionId);
+    }
+    this.sessionId = null;
+    this.#setState(GuardState.Idle);
+    const start = this.renderRoot.querySelector<HTMLElement>('.start');
+    if (focusWasHere && start) activityHub().quietly(() => start.focus());
+    if (sessionId !== undefined) {
+      const { list, errors } = parseWipe(this.wipe);
+      for (const message of errors) this.#error('invalid-wipe', message, true);
+      await wipe(list, sessionId);
+    }
+    if (this.autoStart) await this.#autoStart();
   }
 
   #applySessionId(): void {
@@ -302,7 +395,8 @@ export class KonproWidgetGuard extends LitElement {
     }
     if (id === null || id === '') {
       if (this.#state !== GuardState.Terminated && !this.#starting) this.#setState(GuardState.Idle);
-      if (this.autoStart && !this.#starting && this.#state === GuardState.Idle) this.start().catch(() => {});
+      // (A reset starts the next session itself, after its wipe.)
+      if (this.autoStart && !this.#resetting && this.#state === GuardState.Idle) void this.#autoStart();
       return;
     }
     if (!isValidSessionId(id)) {
@@ -343,7 +437,7 @@ export class KonproWidgetGuard extends LitElement {
       const frame = document.createElement('iframe');
       frame.setAttribute('part', 'frame');
       frame.allow = 'camera; microphone; autoplay';
-      frame.title = 'Avatar';
+      frame.title = this.#strings().frameTitle;
       frame.src = widget.url;
       session.frame = frame;
       this.renderRoot.querySelector('.widget')!.append(frame);
@@ -376,6 +470,7 @@ export class KonproWidgetGuard extends LitElement {
           sessionId: session.id,
           frames: () => this.#widgetWindows(session),
           onTerminated: () => this.#session === session && this.#end('terminated'),
+          onMessage: (data) => data.type === 'konpro-widget-activity' && session.idle?.activity(),
         },
         signal,
       );
@@ -395,6 +490,66 @@ export class KonproWidgetGuard extends LitElement {
       signal,
     );
     this.#restartStatusChecks(session);
+    this.#restartIdle(session);
+  }
+
+  /** Watches for inactivity (kiosks) while `idle-timeout` is set. */
+  #restartIdle(session: HeldSession): void {
+    session.idleScope?.abort();
+    session.idle = undefined;
+    this.#hideWarning(false);
+    const seconds = this.idleTimeout === null ? 0 : this.#number(this.idleTimeout, 0, 'idle-timeout');
+    if (seconds <= 0) return;
+    const warning = Math.min(this.#number(this.idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning'), seconds);
+    const scope = new AbortController();
+    session.scope.signal.addEventListener('abort', () => scope.abort(), { once: true });
+    session.idleScope = scope;
+    session.idle = watchIdle(
+      {
+        timeoutMs: seconds * 1000,
+        warningMs: warning * 1000,
+        onWarning: (secondsLeft) => this.#session === session && this.#showWarning(secondsLeft),
+        onCancel: () => this.#hideWarning(true),
+        onIdle: () => this.#session === session && void this.#resetOnce('idle'),
+      },
+      scope.signal,
+    );
+    // Focus moving into the widget frame is activity the page cannot otherwise see.
+    window.addEventListener(
+      'blur',
+      () => session.frame && this.shadowRoot?.activeElement === session.frame && session.idle?.activity(),
+      { signal: scope.signal },
+    );
+  }
+
+  #showWarning(secondsLeft: number): void {
+    const first = this.#secondsLeft === undefined;
+    this.#secondsLeft = secondsLeft;
+    this.requestUpdate();
+    dispatch(this, 'konpro-idle-warning', { secondsLeft });
+    if (!first) return;
+    this.#announce(this.#strings().idleAnnouncement(secondsLeft));
+    this.#focusBeforeWarning = deepActiveElement();
+    void this.updateComplete.then(() => {
+      const button = this.renderRoot.querySelector<HTMLElement>('.still-here');
+      if (this.#secondsLeft !== undefined && button) activityHub().quietly(() => button.focus());
+    });
+  }
+
+  /** Takes the countdown away; `restoreFocus`: give focus back to where it was before. */
+  #hideWarning(restoreFocus: boolean): void {
+    if (this.#secondsLeft === undefined) return;
+    const button = this.renderRoot.querySelector('.still-here');
+    const focusOnButton = button !== null && deepActiveElement() === button;
+    this.#secondsLeft = undefined;
+    this.requestUpdate();
+    const previous = this.#focusBeforeWarning;
+    this.#focusBeforeWarning = null;
+    if (restoreFocus && focusOnButton && previous?.isConnected) activityHub().quietly(() => previous.focus());
+  }
+
+  #strings(): GuardStrings {
+    return { ...DEFAULT_STRINGS, ...this.strings };
   }
 
   #restartStatusChecks(session: HeldSession): void {
@@ -465,14 +620,16 @@ export class KonproWidgetGuard extends LitElement {
   #end(reason: EndReason, broadcast = true): void {
     const session = this.#session;
     if (!session) return;
-    const focusWasInWidget = this.#focusIsInWidget(session);
+    const focusWasInWidget = this.#focusIsInWidget(session) || this.#secondsLeft !== undefined;
+    this.#hideWarning(false);
     this.#release(session);
     this.#removeWidgetMarkup();
     void this.#ended.add(session.id, reason);
     if (broadcast) this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
     this.#setState(GuardState.Terminated);
-    this.#announce('The avatar session has ended.');
-    if (focusWasInWidget) this.renderRoot.querySelector<HTMLElement>('.terminated')?.focus();
+    this.#announce(this.#strings().endedAnnouncement);
+    const panel = this.renderRoot.querySelector<HTMLElement>('.terminated');
+    if (focusWasInWidget && panel) activityHub().quietly(() => panel.focus());
     dispatch(this, 'konpro-session-end', { sessionId: session.id, reason });
   }
 
@@ -665,6 +822,13 @@ export class KonproWidgetGuard extends LitElement {
 function guardsOfPage(): KonproWidgetGuard[] {
   const tag = customElements.getName?.(KonproWidgetGuard) ?? 'konpro-widget-guard';
   return [...document.querySelectorAll(tag)].filter((el): el is KonproWidgetGuard => el instanceof KonproWidgetGuard);
+}
+
+/** The focused element, looking inside open shadow roots. */
+function deepActiveElement(): HTMLElement | null {
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active instanceof HTMLElement ? active : null;
 }
 
 function parseOrigin(value: string): string | undefined {
