@@ -7,7 +7,7 @@ import litA11y from 'eslint-plugin-lit-a11y';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-results/**', 'test/types/**', '.tmp/**'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -49,7 +49,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', '**/*.js', 'demo/**/*.js', '.ci/*.mjs'],
-    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    files: ['**/*.mjs', '**/*.js', '**/*.jsx', 'demo/**/*.js', '.ci/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser }, parserOptions: { ecmaFeatures: { jsx: true } } },
   },
 );

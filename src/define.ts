@@ -9,7 +9,8 @@ export const TAG_NAME = 'konpro-widget-guard';
 
 const existing = customElements.get(TAG_NAME);
 if (!existing) {
-  customElements.define(TAG_NAME, KonproWidgetGuard);
+  // The literal (not TAG_NAME) lets the custom-elements manifest see the tag.
+  customElements.define('konpro-widget-guard', KonproWidgetGuard);
 } else if (existing !== KonproWidgetGuard) {
   console.warn(
     `${TAG_NAME}: another copy of the guard already defined <${TAG_NAME}>; this copy is not registered. Load the package once.`,

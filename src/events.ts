@@ -64,10 +64,14 @@ export interface GuardEventMap {
   'konpro-guard-error': CustomEvent<GuardErrorDetail>;
 }
 
+// The events bubble and are composed: they reach the document and the window too.
+/* eslint-disable @typescript-eslint/no-empty-object-type -- declaration merging */
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging
   interface HTMLElementEventMap extends GuardEventMap {}
+  interface DocumentEventMap extends GuardEventMap {}
+  interface WindowEventMap extends GuardEventMap {}
 }
+/* eslint-enable @typescript-eslint/no-empty-object-type */
 
 export function dispatch<K extends keyof GuardEventMap>(
   target: EventTarget,

@@ -121,13 +121,19 @@ export class KonproWidgetGuard extends LitElement {
   declare widgetOrigin: string | null;
   /** Space-separated URL prefixes whose responses are read for "session terminated" (default: the vendor API and the proxy). */
   declare watch: string | null;
-  /** Seconds between status checks while the page is visible; 0 turns them off (default 30). */
+  /**
+   * Seconds between status checks while the page is visible; 0 turns them off.
+   * @default 30
+   */
   declare checkInterval: number | null;
   /** Without a session (and after a reset), ask the proxy for a new one. */
   declare autoStart: boolean;
   /** Seconds without activity before a kiosk reset (default: off). */
   declare idleTimeout: number | null;
-  /** Seconds of countdown before that reset (default 10). */
+  /**
+   * Seconds of countdown before that reset.
+   * @default 10
+   */
   declare idleWarning: number | null;
   /** CSS selector: a click on a matching element anywhere in the document logs out. */
   declare logoutTrigger: string | null;
@@ -173,10 +179,10 @@ export class KonproWidgetGuard extends LitElement {
     this.widgetSrc = null;
     this.widgetOrigin = null;
     this.watch = null;
-    this.checkInterval = DEFAULT_CHECK_INTERVAL;
+    this.checkInterval = 30; // (literal defaults: the custom-elements manifest shows them)
     this.autoStart = false;
     this.idleTimeout = null;
-    this.idleWarning = DEFAULT_IDLE_WARNING;
+    this.idleWarning = 10;
     this.logoutTrigger = null;
     this.expiresAt = null;
     this.wipe = null;

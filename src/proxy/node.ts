@@ -3,25 +3,46 @@
  * The `Request` built here only carries what the client sent; every
  * security decision is the handler's.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
 
+/**
+ * What the adapter uses of a `node:http` `IncomingMessage` (and Express's
+ * `req`). Declared structurally so that `konpro-widget-guard/proxy` type-checks
+ * without `@types/node`, on any Fetch-API runtime.
+ */
+export interface NodeRequest {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  socket: object;
+  resume(): unknown;
+}
+
+/** What the adapter uses of a `node:http` `ServerResponse` (and Express's `res`). */
+export interface NodeResponse {
+  statusCode: number;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string | readonly string[]): unknown;
+  end(chunk: Uint8Array): unknown;
+  destroy(): unknown;
+}
+
 /** A `node:http` request listener that is also Express middleware. */
-export type NodeListener = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+export type NodeListener = (req: NodeRequest, res: NodeResponse, next?: (error?: unknown) => void) => void;
 
 /** A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404). */
 export type FetchHandler = ((request: Request) => Promise<Response>) & { handles?(request: Request): boolean };
 
 /** The Node request each adapted `Request` came from, for `authorize` in apps whose middleware put the user on `req`. */
-const origins = new WeakMap<Request, IncomingMessage>();
+const origins = new WeakMap<Request, NodeRequest>();
 
 /**
  * The `node:http` request (e.g. Express's `req`, with what your middleware
  * added, such as `req.session` or `req.user`) that `toNodeListener` or
  * `toFetchRequest` made `request` from. Use it in `authorize`.
  */
-export function incomingMessageOf(request: Request): IncomingMessage | undefined {
-  return origins.get(request);
+export function incomingMessageOf<T extends NodeRequest = NodeRequest>(request: Request): T | undefined {
+  return origins.get(request) as T | undefined;
 }
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -58,9 +79,10 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
  * and headers, without the body. Use it to call
  * `endSessions` from a Node or Express logout route.
  */
-export function toFetchRequest(req: IncomingMessage): Request {
-  const tls = 'encrypted' in req.socket && req.socket.encrypted === true;
-  const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
+export function toFetchRequest(req: NodeRequest): Request {
+  const tls = (req.socket as { encrypted?: unknown }).encrypted === true;
+  const hostHeader = req.headers.host;
+  const host = typeof hostHeader === 'string' && HOST.test(hostHeader) ? hostHeader : 'localhost';
   // Path and query are set apart from the host, so a request target like "//other.example/x" stays a path.
   const url = new URL(`${tls ? 'https' : 'http'}://${host}`);
   // Express strips a mount path from `req.url` and keeps the full target in `originalUrl`.
@@ -80,10 +102,10 @@ export function toFetchRequest(req: IncomingMessage): Request {
   return request;
 }
 
-async function send(res: ServerResponse, response: Response): Promise<void> {
+async function send(res: NodeResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  res.end(Buffer.from(await response.arrayBuffer()));
+  res.end(new Uint8Array(await response.arrayBuffer()));
 }

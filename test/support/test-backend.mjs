@@ -5,7 +5,14 @@
 //   one independent instance per namespace `ns` so test files never share state.
 // - `/test-api/control/{ns}` scripts that proxy: faults, session states, and
 //   a log of every request it received.
+// - For the README recipes: `/api/widget-sessions` is that proxy too (namespace
+//   "recipes"), `/node_modules/konpro-widget-guard/...` is this package, and
+//   `/test-api/bundle/{name}.js` bundles test/fixtures/{name}.jsx|js with esbuild
+//   (React and Vue ship no browser ESM; Vue files are compiled with vue/compiler-sfc).
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const namespaces = new Map();
 
@@ -174,9 +181,62 @@ async function echo(ctx) {
   if (q.retryAfter) ctx.set('Retry-After', q.retryAfter);
 }
 
+/** Compiles a Vue single-file component with the recipe's compiler options. */
+const vuePlugin = {
+  name: 'vue-sfc',
+  setup(build) {
+    build.onLoad({ filter: /\.vue$/ }, async (args) => {
+      const { parse, compileScript } = await import('vue/compiler-sfc');
+      const { compilerOptions } = await import(pathToFileURL(resolve('demo/recipes/vue-compiler-options.js')).href);
+      const { descriptor } = parse(await readFile(args.path, 'utf8'), { filename: args.path });
+      const script = compileScript(descriptor, { id: 'recipe', inlineTemplate: true, templateOptions: { compilerOptions } });
+      return { contents: script.content, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+async function bundle(ctx, name) {
+  const { build } = await import('esbuild');
+  const candidates = [`test/fixtures/${name}.jsx`, `test/fixtures/${name}.js`];
+  const entry = (await Promise.all(candidates.map((f) => readFile(f).then(() => f, () => null)))).find(Boolean);
+  if (!entry) return json(ctx, 404, { error: `no fixture ${name}` });
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    jsx: 'automatic',
+    target: 'es2022',
+    define: { 'process.env.NODE_ENV': '"production"', __VUE_OPTIONS_API__: 'true', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
+    alias: { 'konpro-widget-guard': resolve('dist/index.js') },
+    plugins: [vuePlugin],
+    logLevel: 'silent',
+  });
+  ctx.type = 'application/javascript';
+  ctx.body = result.outputFiles[0].text;
+}
+
 export function testBackend() {
   return async function testBackendMiddleware(ctx, next) {
     const path = ctx.path;
+    if (path.startsWith('/node_modules/konpro-widget-guard/')) {
+      ctx.path = path.slice('/node_modules/konpro-widget-guard'.length);
+      return next();
+    }
+    const recipe = /^\/api\/widget-sessions(?:\/([^/]*))?$/.exec(path);
+    if (recipe) return proxy(ctx, namespace('recipes'), recipe[1] === undefined ? undefined : decodeURIComponent(recipe[1]));
+    const bundled = /^\/test-api\/bundle\/([\w-]+)\.js$/.exec(path);
+    if (bundled) return bundle(ctx, bundled[1]);
+    if (path === '/test/fixtures/csp-page.html') {
+      await next();
+      // No inline script or style, no eval, Trusted Types required for every DOM XSS sink;
+      // only Lit's own policy is allowed.
+      ctx.set(
+        'Content-Security-Policy',
+        "default-src 'self'; script-src 'self'; style-src 'self'; frame-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types lit-html",
+      );
+      return;
+    }
     if (path === '/test-api/echo' || path.startsWith('/test-api/echo/')) return echo(ctx);
     let match = /^\/test-api\/proxy\/([\w-]+)(?:\/([^/]*))?$/.exec(path);
     if (match) return proxy(ctx, namespace(match[1]), match[2] === undefined ? undefined : decodeURIComponent(match[2]));
