@@ -8,8 +8,10 @@
  *   A confirmed delete stays a while as a tombstone, so a late logout of the
  *   same session in another tab does not send it again.
  * - 429, 5xx, time-outs and network errors are retried with capped
- *   exponential backoff and full jitter, honouring `Retry-After`; 400/401/403
- *   cannot succeed by retrying and fail at once.
+ *   exponential backoff and full jitter, honouring `Retry-After` (which no
+ *   replay skips). 400/401/403 cannot succeed by retrying now: they fail at
+ *   once, and the entry stays, to be tried again on the next load (the user
+ *   may have signed in again) until the age limit.
  * - One tab at a time works on a delete (a tab lock per delete); the others
  *   wait behind it and take over from storage if it dies. Every settlement is
  *   told to the other tabs, so each tab that asked for the delete hears how it
@@ -33,8 +35,15 @@ export interface OutboxEntry {
   createdAt: number;
   /** Attempts made so far, by any tab. */
   attempts: number;
-  /** Wall-clock time of the next attempt. */
+  /** Wall-clock time of the next attempt, by backoff (a replay may go earlier). */
   nextAttemptAt: number;
+  /**
+   * No attempt before this, replay or not: the server's `Retry-After`, or an
+   * attempt still in flight (perhaps from a tab that has since closed).
+   */
+  notBefore?: number;
+  /** Set when the proxy refused it (400/401/403): retried on the next load only. */
+  failed?: { status: number; at: number };
   /** Set once confirmed: the entry is then only a tombstone. */
   settled?: { outcome: DeleteOutcomeKind; status?: number; at: number };
 }
@@ -99,6 +108,7 @@ export class DeleteOutbox {
   #attachments = 0;
   #pageListeners: AbortController | undefined;
   #replayed = false;
+  #hearing: AbortController | undefined;
 
   constructor(deps: DeleteOutboxDeps = {}) {
     this.#store = deps.store === undefined ? openOutboxStore() : deps.store;
@@ -134,7 +144,12 @@ export class DeleteOutbox {
     const { url, sessionId } = fresh;
     let entry: OutboxEntry;
     try {
-      entry = await this.write(url, (existing) => (existing && !this.#expiredTombstone(existing) ? existing : fresh));
+      entry = await this.write(url, (existing) => {
+        if (!existing || this.#expiredTombstone(existing)) return fresh;
+        // Asked again for a delete the proxy refused before: try it again now.
+        if (existing.failed) return { ...existing, failed: undefined, nextAttemptAt: 0 };
+        return existing;
+      });
       this.#journal.remove(url);
     } finally {
       this.#unwritten.delete(url);
@@ -142,15 +157,30 @@ export class DeleteOutbox {
     if (entry.settled) {
       return { sessionId, outcome: entry.settled.outcome, attempts: entry.attempts };
     }
-    return this.#worker(url, sessionId).first;
+    return this.#worker(url, sessionId, true).first;
   }
 
-  /** Picks up every pending delete of the origin that no tab here works on yet. */
-  async replay(): Promise<void> {
+  /**
+   * Picks up every pending delete of the origin that no tab here works on
+   * yet. `onLoad`: also those the proxy refused before (on the next load
+   * only, not on every return to the tab).
+   */
+  async replay(onLoad = false): Promise<void> {
     // Deletes journaled by pages that closed before IndexedDB had them.
     for (const journaled of this.#journal.entries()) {
       if (this.#unwritten.has(journaled.url)) continue; // being written by this page right now
-      await this.write(journaled.url, (existing) => existing ?? { ...journaled, attempts: 0, nextAttemptAt: 0 });
+      const { sentAt, ...rest } = journaled;
+      await this.write(
+        journaled.url,
+        (existing) =>
+          existing ?? {
+            ...rest,
+            attempts: sentAt === undefined ? 0 : 1,
+            nextAttemptAt: 0,
+            // The closing page sent it: let that request finish before another goes out.
+            ...(sentAt === undefined ? {} : { notBefore: sentAt + this.options.timeoutMs }),
+          },
+      );
       this.#journal.remove(journaled.url);
     }
     for (const [key, entry] of await this.#readAll()) {
@@ -158,7 +188,8 @@ export class DeleteOutbox {
         if (this.#expiredTombstone(entry)) await this.remove(key);
         continue;
       }
-      this.#worker(key, entry.sessionId);
+      if (entry.failed && !onLoad) continue;
+      this.#worker(key, entry.sessionId, onLoad);
     }
     this.#pokeAll();
   }
@@ -170,7 +201,11 @@ export class DeleteOutbox {
   attach(signal: AbortSignal): void {
     if (signal.aborted) return;
     this.#attachments += 1;
-    this.#channel.subscribe((message) => this.#hear(message), signal);
+    if (!this.#hearing) {
+      // Once per outbox, for the life of the page: every settlement is heard once.
+      this.#hearing = new AbortController();
+      this.#channel.subscribe((message) => this.#hear(message), this.#hearing.signal);
+    }
     signal.addEventListener(
       'abort',
       () => {
@@ -182,7 +217,7 @@ export class DeleteOutbox {
     this.#refreshPageListeners();
     if (!this.#replayed) {
       this.#replayed = true;
-      void this.replay();
+      void this.replay(true);
     }
   }
 
@@ -211,7 +246,11 @@ export class DeleteOutbox {
 
   async read(key: string): Promise<OutboxEntry | undefined> {
     return this.#storage(
-      (store) => get<OutboxEntry>(key, store),
+      async (store) => {
+        const entry = await get<OutboxEntry>(key, store);
+        if (entry) this.#memory.set(key, entry);
+        return entry;
+      },
       () => this.#memory.get(key),
     );
   }
@@ -228,7 +267,7 @@ export class DeleteOutbox {
             return written;
           },
           store,
-        ),
+        ).then(() => void this.#memory.set(key, written!)),
       () => {
         written = change(this.#memory.get(key));
         this.#memory.set(key, written);
@@ -238,16 +277,19 @@ export class DeleteOutbox {
   }
 
   async put(entry: OutboxEntry): Promise<void> {
+    // Mirrored in memory, so a store that fails later still has what this page wrote.
+    this.#memory.set(entry.url, entry);
     await this.#storage(
       (store) => set(entry.url, entry, store),
-      () => void this.#memory.set(entry.url, entry),
+      () => undefined,
     );
   }
 
   async remove(key: string): Promise<void> {
+    this.#memory.delete(key);
     await this.#storage(
       (store) => del(key, store),
-      () => void this.#memory.delete(key),
+      () => undefined,
     );
   }
 
@@ -283,10 +325,10 @@ export class DeleteOutbox {
     );
   }
 
-  #worker(key: string, sessionId: string): DeleteWorker {
+  #worker(key: string, sessionId: string, retryFailed: boolean): DeleteWorker {
     let worker = this.#workers.get(key);
     if (!worker) {
-      worker = new DeleteWorker(this, key, sessionId);
+      worker = new DeleteWorker(this, key, sessionId, retryFailed);
       this.#workers.set(key, worker);
       this.#refreshPageListeners();
       worker.start();
@@ -318,13 +360,24 @@ export class DeleteOutbox {
         },
         { signal },
       );
+      // Back from the back/forward cache: pick up again what was left to other tabs.
+      window.addEventListener('pageshow', (event) => event.persisted && void this.replay(), { signal });
       window.addEventListener(
         'pagehide',
         (event) => {
-          for (const worker of this.#workers.values()) worker.sendNow();
+          for (const worker of this.#workers.values()) {
+            worker.sendNow();
+            // A lock this page only waits for would keep it out of the back/forward cache, and
+            // another tab does the work anyway.
+            worker.stopWaiting();
+          }
           // The page is going away before IndexedDB had these: send them now (keepalive);
           // the journal still has them for the next load, should this attempt fail.
-          if (!event.persisted) for (const url of this.#unwritten) void this.send(url).catch(() => {});
+          if (event.persisted) return;
+          for (const url of this.#unwritten) {
+            this.#journal.markSent(url, this.now());
+            void this.send(url).catch(() => {});
+          }
         },
         { signal },
       );
@@ -345,12 +398,16 @@ class DeleteWorker {
   #wake: AbortController | undefined;
   /** Set by a replay (load, online, visible): the next attempt does not wait for its backoff. */
   #urgent = false;
+  /** Holds the lock (from then on this tab does the work). */
+  #working = false;
   readonly #stopWaiting = new AbortController();
 
   constructor(
     private readonly outbox: DeleteOutbox,
     private readonly key: string,
     private readonly sessionId: string,
+    /** Try it even if the proxy refused it before (a new logout, or the next load). */
+    private readonly retryFailed: boolean,
   ) {
     this.first = new Promise((resolve) => (this.#resolveFirst = resolve));
   }
@@ -378,6 +435,13 @@ class DeleteWorker {
     this.#wake?.abort();
   }
 
+  /** Gives up waiting for the lock (not the work, if this tab holds it). */
+  stopWaiting(): void {
+    if (this.#working) return;
+    this.#report({ sessionId: this.sessionId, outcome: 'queued', attempts: 0 }, false);
+    this.#stopWaiting.abort();
+  }
+
   /** Another tab settled this delete. */
   heard(message: Extract<TabMessage, { kind: 'delete-settled' }>): void {
     if (this.#entry) return; // we hold it: nobody else can have settled it
@@ -389,13 +453,12 @@ class DeleteWorker {
   }
 
   async #work(): Promise<void> {
+    this.#working = true;
     const stored = await this.outbox.read(this.key);
-    if (!stored || stored.settled) {
-      // Settled by another tab before we got the lock.
-      this.#report(
-        { sessionId: this.sessionId, outcome: stored?.settled?.outcome ?? 'already-gone', attempts: stored?.attempts ?? 0 },
-        false,
-      );
+    if (!stored || stored.settled || (stored.failed && !this.retryFailed)) {
+      // Settled (or refused) in another tab before we got the lock.
+      const outcome = stored?.settled?.outcome ?? (stored?.failed ? 'failed' : 'already-gone');
+      this.#report({ sessionId: this.sessionId, outcome, attempts: stored?.attempts ?? 0 }, false);
       return;
     }
     const entry = (this.#entry = stored);
@@ -410,7 +473,7 @@ class DeleteWorker {
         return;
       }
       if (!this.#inflight) {
-        await this.#waitUntil(entry.nextAttemptAt);
+        await this.#waitFor(entry);
         if (!this.#inflight) this.#attempt();
       }
       const answer = await this.#inflight!;
@@ -418,22 +481,25 @@ class DeleteWorker {
       const verdict = classifyDeleteAnswer(answer);
       const detail: DeleteDetail = { sessionId: entry.sessionId, outcome: 'queued', attempts: entry.attempts };
       if (answer.status !== 0) detail.status = answer.status;
+      const now = outbox.now();
       if (verdict === 'retry') {
-        entry.nextAttemptAt = outbox.now() + retryDelay(entry.attempts, answer.retryAfterMs, outbox.options.backoff, outbox.random);
+        entry.nextAttemptAt = now + retryDelay(entry.attempts, undefined, outbox.options.backoff, outbox.random);
+        entry.notBefore = answer.retryAfterMs === undefined ? undefined : now + Math.min(answer.retryAfterMs, outbox.options.backoff.capMs * 10);
         await outbox.put(entry);
         this.#report(detail, true);
         continue;
       }
+      // Final: nothing more goes out from here (not even from a pagehide while we store it).
+      this.#entry = undefined;
       detail.outcome = verdict;
       if (verdict === 'failed') {
-        detail.error = `the proxy refused the delete (HTTP ${answer.status})`;
-        await outbox.remove(this.key);
+        detail.error = `the proxy refused the delete (HTTP ${answer.status}); it will be tried again on the next load`;
+        await outbox.put({ ...entry, notBefore: undefined, failed: { status: answer.status, at: now } });
       } else {
-        const settled: NonNullable<OutboxEntry['settled']> = { outcome: verdict, at: outbox.now() };
+        const settled: NonNullable<OutboxEntry['settled']> = { outcome: verdict, at: now };
         if (detail.status !== undefined) settled.status = detail.status;
-        await outbox.put({ ...entry, settled });
+        await outbox.put({ ...entry, notBefore: undefined, settled });
       }
-      this.#entry = undefined;
       this.#report(detail, true);
       return;
     }
@@ -442,20 +508,29 @@ class DeleteWorker {
   #attempt(): void {
     const entry = this.#entry!;
     entry.attempts += 1;
-    // Counted before the answer, so a crash mid-request still counts it.
+    entry.failed = undefined;
+    // Stored before the answer: the attempt counts even if this tab dies, and a tab taking
+    // over waits until this request has had its time (its keepalive may outlive the tab).
+    entry.notBefore = this.outbox.now() + this.outbox.options.timeoutMs;
     void this.outbox.put(entry).catch(() => {});
     this.#inflight = this.outbox.send(entry.url);
   }
 
-  async #waitUntil(time: number): Promise<void> {
-    const delay = time - this.outbox.now();
-    if (this.#urgent || delay <= 0) {
+  /** Waits for the entry's backoff (which a replay cuts short) and its hard deadline (which nothing does). */
+  async #waitFor(entry: OutboxEntry): Promise<void> {
+    let skipBackoff = false;
+    for (;;) {
+      // A replay (now or while waiting) cuts the backoff short for this whole wait.
+      skipBackoff ||= this.#urgent;
       this.#urgent = false;
-      return;
+      const hard = entry.notBefore ?? 0;
+      const target = skipBackoff ? hard : Math.max(hard, entry.nextAttemptAt);
+      const delay = target - this.outbox.now();
+      if (delay <= 0 || this.#inflight) return;
+      this.#wake = new AbortController();
+      await sleep(delay, this.#wake.signal);
+      this.#wake = undefined;
     }
-    this.#wake = new AbortController();
-    await sleep(delay, this.#wake.signal);
-    this.#wake = undefined;
   }
 
   /** Resolves `first` once; tells listeners here, and (for our own work) the other tabs. */

@@ -3,6 +3,7 @@ import { retryDelay } from './backoff.js';
 import { sessionIdInUrl, Verdict, type Classification } from './classify-response.js';
 import { deleteOutbox, type DeleteOutbox } from './delete-outbox.js';
 import { endedSessions, type EndedSessions } from './ended-sessions.js';
+import { isRecord } from './konpro-api.js';
 import { dispatch, type DeleteDetail, type DeleteOutcome, type EndReason, type GuardErrorCode } from './events.js';
 import { watchFrameMessages } from './frame-messages.js';
 import { activityHub, watchIdle, type IdleWatch } from './idle.js';
@@ -157,6 +158,10 @@ export class KonproWidgetGuard extends LitElement {
   readonly #started = new Map<string, { widgetUrl: string; expiresAt: string }>();
   #starting: Promise<void> | undefined;
   #resetting: Promise<void> | undefined;
+  /** Bumped by a logout while a start is under way: that start must not mount what it gets. */
+  #startEpoch = 0;
+  /** The delete of a session created by a start that a logout overtook. */
+  #abandoned: Promise<DeleteOutcome> | undefined;
   #autoStartRun: Promise<void> | undefined;
   /** Seconds left in the idle countdown, while it shows. */
   #secondsLeft: number | undefined;
@@ -209,6 +214,13 @@ export class KonproWidgetGuard extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    connectedGuards.add(this);
+    // Where IndexedDB fails, guarantees 2 and 4 hold for this page only: say so.
+    this.#ended.onStorageError = this.#outbox.onStorageError = (error) => {
+      for (const guard of connectedGuards) {
+        guard.#error('storage-unavailable', `IndexedDB is unavailable (${String(error)}): ended sessions and pending deletes are kept for this page only`, true);
+      }
+    };
     this.setAttribute('state', this.#state);
     const connected = new AbortController();
     this.#connected = connected;
@@ -229,6 +241,7 @@ export class KonproWidgetGuard extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    connectedGuards.delete(this);
     this.#connected?.abort();
     this.#connected = undefined;
     if (this.#session) {
@@ -238,8 +251,8 @@ export class KonproWidgetGuard extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('checkInterval') && this.#session?.status) {
-      // Restart the checks with the new interval.
+    if (changed.has('checkInterval') && this.#session && this.state === GuardState.Active) {
+      // Restart (or start) the checks with the new interval.
       this.#restartStatusChecks(this.#session);
     }
     if ((changed.has('idleTimeout') || changed.has('idleWarning')) && this.#session && this.state === GuardState.Active) {
@@ -285,8 +298,16 @@ export class KonproWidgetGuard extends LitElement {
    * outbox. Resolves with the first settlement of that delete.
    */
   logout(): Promise<DeleteOutcome> {
+    if (!this.#session && this.#starting) {
+      // A session is being created: it must never go live, and is deleted the moment it exists.
+      this.#startEpoch += 1;
+      this.#abandoned = undefined;
+      this.#setState(GuardState.Terminated);
+      const settle = () => this.#abandoned ?? NO_SESSION;
+      return this.#starting.then(settle, settle);
+    }
     const sessionId = this.#session?.id ?? this.#lastSessionId;
-    if (sessionId === undefined) return Promise.resolve({ sessionId: '', outcome: 'already-gone', attempts: 0 });
+    if (sessionId === undefined) return Promise.resolve(NO_SESSION);
     if (this.#session) this.#end('logout');
     return this.#deleteSession(sessionId);
   }
@@ -327,15 +348,24 @@ export class KonproWidgetGuard extends LitElement {
       throw new Error('konpro-widget-guard: start() needs the proxy attribute (the URL of your backend proxy)');
     }
     this.#setState(GuardState.Starting);
+    const epoch = this.#startEpoch;
     let created;
     try {
       created = await createSession(proxy);
     } catch (error) {
+      if (epoch !== this.#startEpoch) return; // logged out meanwhile: nothing to show
       const message = error instanceof StartError ? error.message : String(error);
       // A kiosk keeps its attract screen while it retries; a direct call shows the error.
       this.#setState(retrying ? GuardState.Starting : GuardState.Error);
       this.#error('start-failed', `could not start a session: ${message}${retrying ? ' (retrying)' : ''}`, false);
       throw error;
+    }
+    if (epoch !== this.#startEpoch) {
+      // Logged out while the proxy was creating it: end it without ever mounting it.
+      void this.#ended.add(created.sessionId, 'logout');
+      this.#lastSessionId = created.sessionId;
+      this.#abandoned = this.#deleteSession(created.sessionId);
+      return;
     }
     this.#started.set(created.sessionId, { widgetUrl: created.widgetUrl, expiresAt: created.expiresAt });
     this.sessionId = created.sessionId;
@@ -373,12 +403,14 @@ export class KonproWidgetGuard extends LitElement {
     // A start under way brings the fresh session a reset would: join it.
     if (this.#starting && !this.#session) return this.#starting.catch(() => undefined);
     const focusWasHere = this.contains(document.activeElement) || document.activeElement === this;
-    const sessionId = this.#session?.id;
-    if (sessionId !== undefined) {
+    const live = this.#session?.id;
+    if (live !== undefined) {
       this.#end(reason);
-      void this.#deleteSession(sessionId);
-      this.#started.delete(sessionId);
+      void this.#deleteSession(live);
     }
+    // Wipe for the last session even when it ended earlier (expired, revoked, logged out).
+    const sessionId = live ?? this.#lastSessionId;
+    if (sessionId !== undefined) this.#started.delete(sessionId);
     this.sessionId = null;
     this.#setState(GuardState.Idle);
     const start = this.renderRoot.querySelector<HTMLElement>('.start');
@@ -395,6 +427,8 @@ export class KonproWidgetGuard extends LitElement {
     if (!this.isConnected) return;
     const id = this.sessionId;
     if (this.#session && this.#session.id === id) return;
+    // Already ended here (the element was moved, or auto-start toggled): nothing new to refuse or report.
+    if (!this.#session && id !== null && id === this.#lastSessionId && this.#state === GuardState.Terminated) return;
     if (this.#session) {
       this.#release(this.#session);
       this.#setState(GuardState.Idle);
@@ -423,6 +457,8 @@ export class KonproWidgetGuard extends LitElement {
 
   async #activate(session: HeldSession): Promise<void> {
     const { signal } = session.scope;
+    // Never synchronously inside the update that set session-id: a listener of the refusal may set another.
+    await Promise.resolve();
     const refused = this.#ended.knows(session.id) || (await this.#ended.has(session.id));
     if (signal.aborted) return;
     if (refused) {
@@ -439,6 +475,10 @@ export class KonproWidgetGuard extends LitElement {
       this.#error(widget.code, widget.error, false);
       return;
     }
+    // Watch first: the widget's very first requests (an embed's, as it is stamped) are read too.
+    this.#watch(session, widget.origin);
+    // The session may already be over (an expiry in the past ends it right in #watch).
+    if (signal.aborted) return;
     if (widget.url) {
       const frame = document.createElement('iframe');
       frame.setAttribute('part', 'frame');
@@ -453,8 +493,6 @@ export class KonproWidgetGuard extends LitElement {
         this.#error('no-widget', 'neither widget-src nor widget markup in the default slot: nothing to show', true);
       }
     }
-
-    this.#watch(session, widget.origin);
     this.#setState(GuardState.Active);
     dispatch(this, 'konpro-session-start', { sessionId: session.id });
   }
@@ -465,7 +503,7 @@ export class KonproWidgetGuard extends LitElement {
     watchResponses(
       {
         prefixes: this.#watchPrefixes(),
-        onResponse: (classification, url) => this.#onResponse(session, classification, url),
+        onResponse: (classification, url, body) => this.#onResponse(session, classification, url, body),
       },
       signal,
     );
@@ -495,12 +533,14 @@ export class KonproWidgetGuard extends LitElement {
       },
       signal,
     );
+    if (signal.aborted) return; // ended by the clock's first check (expired already)
     this.#restartStatusChecks(session);
     this.#restartIdle(session);
   }
 
   /** Watches for inactivity (kiosks) while `idle-timeout` is set. */
   #restartIdle(session: HeldSession): void {
+    if (session.scope.signal.aborted) return;
     session.idleScope?.abort();
     session.idle = undefined;
     this.#hideWarning(false);
@@ -559,6 +599,7 @@ export class KonproWidgetGuard extends LitElement {
   }
 
   #restartStatusChecks(session: HeldSession): void {
+    if (session.scope.signal.aborted) return;
     const proxy = this.#proxyUrl(true);
     const seconds = this.#number(this.checkInterval, DEFAULT_CHECK_INTERVAL, 'check-interval');
     session.statusScope?.abort();
@@ -583,13 +624,16 @@ export class KonproWidgetGuard extends LitElement {
     else if (classification.verdict === Verdict.Alive && classification.expiresAt) this.#setExpiry(classification.expiresAt, 'status');
   }
 
-  #onResponse(session: HeldSession, classification: Classification, url: URL): void {
+  #onResponse(session: HeldSession, classification: Classification, url: URL, body: unknown): void {
     if (this.#session !== session) return;
     if (classification.verdict !== Verdict.Ended && classification.verdict !== Verdict.Alive) return;
     const proxy = this.#proxyUrl(true);
     const named = classification.sessionId ?? sessionIdInUrl(url, proxy ? [new URL(proxy)] : []);
     // A response about another session says nothing about this one.
     if (named !== undefined && named !== session.id) return;
+    // Nor does a bare 404 page that names no session (a CDN or load balancer during a deploy):
+    // an unnamed "gone" must at least be a JSON answer of the API.
+    if (named === undefined && !isRecord(body)) return;
     if (classification.verdict === Verdict.Ended) this.#end('terminated');
     else if (named !== undefined && classification.expiresAt) this.#setExpiry(classification.expiresAt, 'status');
   }
@@ -631,7 +675,11 @@ export class KonproWidgetGuard extends LitElement {
     this.#release(session);
     this.#removeWidgetMarkup();
     void this.#ended.add(session.id, reason);
-    if (broadcast) this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
+    if (broadcast) {
+      this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
+      // The channel reaches other tabs; other guards of this page showing the session end too.
+      for (const guard of connectedGuards) if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
+    }
     this.#setState(GuardState.Terminated);
     this.#announce(this.#strings().endedAnnouncement);
     const panel = this.renderRoot.querySelector<HTMLElement>('.terminated');
@@ -665,14 +713,19 @@ export class KonproWidgetGuard extends LitElement {
     } else {
       outcome = this.#outbox.submit(sessionResourceUrl(proxy, sessionId), sessionId);
       this.#logouts.set(sessionId, outcome);
+      // A refused delete is not the last word: a later logout() (signed in again, say) tries again.
+      void outcome.then((o) => o.outcome === 'failed' && this.#logouts.get(sessionId) === outcome && this.#logouts.delete(sessionId));
     }
     return outcome;
   }
 
   #onDeleteSettled(detail: DeleteDetail): void {
     // One guard per page reports a delete: the one that asked for it, else the first connected one.
-    const reporter = guardsOfPage().find((guard) => guard.#logouts.has(detail.sessionId)) ?? guardsOfPage()[0];
-    if (reporter === this) dispatch(this, 'konpro-delete', detail);
+    const guards = [...connectedGuards];
+    const reporter = guards.find((guard) => guard.#logouts.has(detail.sessionId)) ?? guards[0];
+    if (reporter !== this) return;
+    if (detail.outcome === 'failed') this.#logouts.delete(detail.sessionId);
+    dispatch(this, 'konpro-delete', detail);
   }
 
   #onDocumentClick(event: Event): void {
@@ -698,7 +751,10 @@ export class KonproWidgetGuard extends LitElement {
   #widgetLocation(
     sessionId: string,
   ): { url?: string; origin?: string } | { error: string; code: GuardErrorCode } {
-    const template = this.#started.get(sessionId)?.widgetUrl ?? this.widgetSrc;
+    // The host's own choice wins: its widget-src, then its widget markup (or template) in the
+    // default slot; only then the widget URL the proxy gave with a started session.
+    const hostMarkup = [...this.children].some((el) => el.slot === '');
+    const template = this.widgetSrc ?? (hostMarkup ? undefined : this.#started.get(sessionId)?.widgetUrl);
     let origin: string | undefined;
     if (this.widgetOrigin) {
       origin = parseOrigin(this.widgetOrigin);
@@ -824,11 +880,10 @@ export class KonproWidgetGuard extends LitElement {
   }
 }
 
-/** Guards currently in the document, in document order. */
-function guardsOfPage(): KonproWidgetGuard[] {
-  const tag = customElements.getName?.(KonproWidgetGuard) ?? 'konpro-widget-guard';
-  return [...document.querySelectorAll(tag)].filter((el): el is KonproWidgetGuard => el instanceof KonproWidgetGuard);
-}
+/** Guards in the page (in shadow roots too), in the order they connected. */
+const connectedGuards = new Set<KonproWidgetGuard>();
+
+const NO_SESSION: DeleteOutcome = { sessionId: '', outcome: 'already-gone', attempts: 0 };
 
 /** The focused element, looking inside open shadow roots. */
 function deepActiveElement(): HTMLElement | null {

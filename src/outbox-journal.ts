@@ -13,6 +13,8 @@ export interface JournalEntry {
   url: string;
   sessionId: string;
   createdAt: number;
+  /** When a closing page sent it without waiting for the answer. */
+  sentAt?: number;
 }
 
 export const JOURNAL_PREFIX = 'konpro-widget-guard:delete:';
@@ -37,6 +39,12 @@ export class OutboxJournal {
     } catch {
       // Full or blocked: IndexedDB still gets the entry a moment later.
     }
+  }
+
+  /** The page is closing and sends this delete now: the next page lets that request finish first. */
+  markSent(url: string, at: number): void {
+    const entry = this.entries().find((e) => e.url === url);
+    if (entry) this.add({ ...entry, sentAt: at });
   }
 
   remove(url: string): void {
@@ -70,7 +78,9 @@ function parseEntry(text: string | null): JournalEntry | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (isRecord(value) && typeof value.url === 'string' && isValidSessionId(value.sessionId) && typeof value.createdAt === 'number') {
-      return { url: value.url, sessionId: value.sessionId, createdAt: value.createdAt };
+      const entry: JournalEntry = { url: value.url, sessionId: value.sessionId, createdAt: value.createdAt };
+      if (typeof value.sentAt === 'number') entry.sentAt = value.sentAt;
+      return entry;
     }
   } catch {
     // Damaged: ignored.

@@ -32,7 +32,7 @@ export async function callProxy(
   fetchImpl: typeof fetch = unwatchedFetch(),
 ): Promise<ProxyAnswer> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const signal = options.signal ? anySignal(timeout, options.signal) : timeout;
   let response: Response;
   try {
     response = await fetchImpl(url, {
@@ -57,6 +57,18 @@ export async function callProxy(
   }
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
   return retryAfterMs === undefined ? { status: response.status, body } : { status: response.status, body, retryAfterMs };
+}
+
+/** Aborts when either aborts (AbortSignal.any is missing before Safari 17.4 and Firefox 124). */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  for (const signal of [a, b]) {
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true, signal: controller.signal });
+  }
+  return controller.signal;
 }
 
 function parseJson(text: string): unknown {

@@ -18,8 +18,8 @@ import { classifyResponse, MALFORMED, urlHasPrefix, type Classification } from '
 export interface ResponseWatcher {
   /** Absolute URL prefixes whose responses this watcher reads. */
   readonly prefixes: readonly string[];
-  /** Called synchronously with what a watched response says. */
-  onResponse(classification: Classification, url: URL): void;
+  /** Called synchronously with what a watched response says (and its JSON body, if it was read). */
+  onResponse(classification: Classification, url: URL, body: unknown): void;
 }
 
 /** Bodies larger than this are not read (they are not status answers). */
@@ -79,10 +79,10 @@ function toUrl(input: unknown): URL | undefined {
   }
 }
 
-function notify(targets: ResponseWatcher[], classification: Classification, url: URL): void {
+function notify(targets: ResponseWatcher[], classification: Classification, url: URL, body?: unknown): void {
   for (const watcher of targets) {
     try {
-      watcher.onResponse(classification, url);
+      watcher.onResponse(classification, url, body);
     } catch (error) {
       // A failing watcher must not keep the response from the page.
       queueMicrotask(() => {
@@ -141,13 +141,20 @@ function fetchFallback(...args: Parameters<typeof fetch>): Promise<Response> {
 
 async function inspectFetchResponse(response: Response, url: URL): Promise<void> {
   if (response.type === 'opaque' || response.type === 'opaqueredirect') return;
-  try {
-    const body = needsBody(response.status) ? await readJson(response) : undefined;
-    const targets = interestedIn(url);
-    if (targets.length > 0) notify(targets, classifyResponse(response.status, body), url);
-  } catch {
-    // Reading our clone failed: no conclusion, the caller still gets its response.
-  }
+  const inspect = async () => {
+    try {
+      const body = needsBody(response.status) ? await readJson(response) : undefined;
+      const targets = interestedIn(url);
+      if (targets.length > 0) notify(targets, classifyResponse(response.status, body), url, body);
+    } catch {
+      // Reading our clone failed: no conclusion, the caller still gets its response.
+    }
+  };
+  // A 2xx body of unknown length may be a long-lived stream: the caller must not wait for its end,
+  // so it is read alongside. Error answers (and bodies of known length) are read first.
+  const ok = response.status >= 200 && response.status < 300;
+  if (ok && !response.headers.has('content-length')) void inspect();
+  else await inspect();
 }
 
 /** Only these answers can carry a status body, an error code or the session they are about. */
@@ -212,7 +219,8 @@ function inspectXhr(this: XMLHttpRequest): void {
   if (!url) return;
   const targets = interestedIn(url);
   if (targets.length === 0) return;
-  notify(targets, classifyResponse(this.status, needsBody(this.status) ? xhrJson(this) : undefined), url);
+  const body = needsBody(this.status) ? xhrJson(this) : undefined;
+  notify(targets, classifyResponse(this.status, body), url, body);
 }
 
 function xhrJson(xhr: XMLHttpRequest): unknown {

@@ -52,7 +52,8 @@ export function watchStatus(options: StatusCheckOptions, signal: AbortSignal): S
         schedule(Math.max(options.intervalMs, backoff));
       })
       .catch(() => {
-        // Aborted with the session: nothing to do.
+        // Aborted with the session: nothing to do. Anything else must not end the checks.
+        if (!signal.aborted) schedule(Math.max(options.intervalMs, retryDelay(++failures, undefined, DEFAULT_BACKOFF)));
       })
       .finally(() => {
         inflight = false;

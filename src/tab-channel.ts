@@ -118,7 +118,9 @@ export class TabChannel {
   subscribe(listener: Listener, signal: AbortSignal): void {
     if (signal.aborted) return;
     this.#listeners.add(listener);
-    if (!this.#useBroadcastChannel && !this.#storageListening) {
+    // Storage events too, even with a BroadcastChannel: a tab posts through storage while its
+    // channel is closed (during pagehide), and where the channel fails.
+    if (!this.#storageListening) {
       this.#storageListening = true;
       window.addEventListener('storage', this.#onStorage);
     }

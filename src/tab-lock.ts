@@ -56,7 +56,7 @@ export class LeaseLocks implements TabLocks {
       await sleep(this.#options.pollMs * (0.5 + Math.random()), signal);
       if (signal?.aborted) return undefined;
     }
-    const heartbeat = window.setInterval(() => void this.#claim(name), this.#options.ttlMs / 3);
+    const heartbeat = window.setInterval(() => void this.#claim(name).catch(() => false), this.#options.ttlMs / 3);
     try {
       return await work();
     } finally {

@@ -68,17 +68,92 @@ describe('DeleteOutbox', () => {
     await until(() => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'), 'confirmed', 8000);
   });
 
-  it('fails at once, without retrying, when the proxy refuses the request (400/401/403)', async () => {
+  it('fails at once when the proxy refuses the request (400/401/403), and keeps it for the next load', async () => {
     for (const status of [400, 401, 403]) {
       const proxy = new FakeProxy();
       const { id, url } = await sessionAt(proxy);
-      await proxy.faults({ method: 'DELETE', status, times: 5 });
-      const { box, store, settled } = outbox();
+      await proxy.faults({ method: 'DELETE', status, times: 1 });
+      const { box, store, settled, scope } = outbox();
+      box.attach(scope.signal);
       expect((await box.submit(url, id)).outcome, String(status)).to.equal('failed');
-      expect(settled[0].error).to.match(new RegExp(String(status)));
+      expect(settled[0].error).to.match(new RegExp(`${status}.*next load`));
+      await sleep(150);
+      expect((await proxy.deletes(id)).length, 'no retry loop').to.equal(1);
+      // Not on every return to the tab...
+      await box.replay();
+      await sleep(150);
       expect((await proxy.deletes(id)).length).to.equal(1);
-      expect(await entries(store), 'not kept').to.deep.equal([]);
+      const [[, kept]] = await entries<string, OutboxEntry>(store);
+      expect(kept.failed?.status).to.equal(status);
+      scope.abort();
+      // ...but on the next load (the user may have signed in again), where it succeeds.
+      const next = outbox(store);
+      next.box.attach(next.scope.signal);
+      await until(() => next.settled.some((d) => d.outcome === 'deleted'), 'delivered on the next load');
+      next.scope.abort();
     }
+  });
+
+  it('a new logout of a refused delete tries it again at once', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', status: 401, times: 1 });
+    const { box } = outbox();
+    expect((await box.submit(url, id)).outcome).to.equal('failed');
+    expect((await box.submit(url, id)).outcome).to.equal('deleted');
+  });
+
+  it('no replay skips a Retry-After', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', status: 429, retryAfter: 2, times: 1 });
+    const { box, settled } = outbox();
+    expect((await box.submit(url, id)).outcome).to.equal('queued');
+    for (let i = 0; i < 3; i++) {
+      await box.replay();
+      await sleep(100);
+    }
+    expect((await proxy.deletes(id)).length, 'nothing before Retry-After').to.equal(1);
+    await until(() => settled.some((d) => d.outcome === 'deleted'), 'after Retry-After', 5000);
+  });
+
+  it('sends nothing more once the answer is final, even from a pagehide while it is being stored', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const real = createStore(uniqueId('outbox'), 'deletes');
+    let slow = false;
+    // A store that is slow to write once the answer is in: the window a pagehide could fall into.
+    const store: typeof real = (mode, callback) =>
+      slow && mode === 'readwrite' ? sleep(150).then(() => real(mode, callback)) : real(mode, callback);
+    const { box, scope } = outbox(store, {
+      send: async (target) => {
+        const answer = await callProxy('DELETE', target);
+        slow = true;
+        setTimeout(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })), 20);
+        return answer;
+      },
+    });
+    box.attach(scope.signal);
+    expect((await box.submit(url, id)).outcome).to.equal('deleted');
+    await sleep(300);
+    expect((await proxy.deletes(id)).length).to.equal(1);
+    const [[, entry]] = await entries<string, OutboxEntry>(real);
+    expect(entry.settled?.outcome).to.equal('deleted');
+    scope.abort();
+  });
+
+  it('survives IndexedDB failing after the first write (falls back to what it wrote)', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const real = createStore(uniqueId('outbox'), 'deletes');
+    let calls = 0;
+    const store: typeof real = (mode, callback) => (++calls > 1 ? Promise.reject(new Error('connection lost')) : real(mode, callback));
+    const errors: unknown[] = [];
+    const { box } = outbox(store);
+    box.onStorageError = (error) => errors.push(error);
+    expect((await box.submit(url, id)).outcome).to.equal('deleted');
+    expect((await proxy.deletes(id)).length).to.equal(1);
+    expect(errors.length).to.equal(1);
   });
 
   it('treats a gone session as done (already-gone)', async () => {

@@ -1,7 +1,7 @@
 import { expect, use } from '@esm-bundle/chai';
 import { chaiA11yAxe } from 'chai-a11y-axe';
 import type { KonproWidgetGuard } from '../src/index.js';
-import { activeGuard, echoUrl, FakeProxy, fixture, fixtureCleanup, frameOf, html, sleep, uniqueId, until, WIDGET } from './support/helpers.js';
+import { activeGuard, echoUrl, FakeProxy, fixture, fixtureCleanup, frameOf, html, sleep, uniqueId, until, WIDGET, GONE } from './support/helpers.js';
 
 use(chaiA11yAxe);
 afterEach(() => fixtureCleanup());
@@ -25,7 +25,7 @@ describe('accessibility of every state', () => {
 
   it('terminated', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     expect(guard.state).to.equal('terminated');
     await expect(guard).to.be.accessible();
   });
@@ -53,7 +53,7 @@ describe('accessibility of every state', () => {
     expect(live.getAttribute('aria-live')).to.equal('polite');
     const changes: string[] = [];
     new MutationObserver(() => changes.push(live.textContent ?? '')).observe(live, { childList: true, characterData: true, subtree: true });
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     await sleep(50);
     expect(changes.filter((text) => text !== '')).to.deep.equal(['The avatar session has ended.']);
   });
@@ -64,7 +64,7 @@ describe('texts can be replaced and localised', () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
     guard.strings = { ended: 'Die Sitzung ist beendet.', endedAnnouncement: 'Sitzung beendet.', frameTitle: 'Avatar (Deutsch)' };
     await guard.updateComplete;
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     await guard.updateComplete;
     const panel = guard.shadowRoot!.querySelector('[part="terminated"]')!;
     expect(panel.textContent.trim()).to.equal('Die Sitzung ist beendet.');
@@ -76,7 +76,7 @@ describe('texts can be replaced and localised', () => {
     `);
     await until(() => slotted.state === 'active', 'active');
     expect(frameOf(slotted)!.title).to.equal('Avatar');
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     const slot = slotted.shadowRoot!.querySelector<HTMLSlotElement>('slot[name="terminated"]')!;
     expect(slot.assignedElements()[0].textContent).to.equal('Custom farewell');
   });
@@ -140,7 +140,7 @@ describe('living with other code on the page', () => {
         seenAfter.push(urlOf(input));
         return underGuard(input, init);
       };
-      await fetch(echoUrl(404));
+      await fetch(GONE);
       expect(guard.state, 'detected through the outer wrapper').to.equal('terminated');
       expect(seenBefore.length).to.equal(1);
       expect(seenAfter.length).to.equal(1);
@@ -151,7 +151,7 @@ describe('living with other code on the page', () => {
       expect(seenBefore.length).to.equal(2);
       // A new guard still sees responses, through the same chain.
       const again = await activeGuard({ watch: '/test-api/echo' });
-      await fetch(echoUrl(410));
+      await fetch(GONE);
       expect(again.state).to.equal('terminated');
     } finally {
       window.fetch = native;

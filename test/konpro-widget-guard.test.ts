@@ -15,8 +15,7 @@ import {
   sleep,
   uniqueId,
   until,
-  WIDGET,
-} from './support/helpers.js';
+  WIDGET, GONE } from './support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
@@ -138,7 +137,7 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
   });
 
   const ending: Array<[string, number, unknown]> = [
-    ['410', 410, undefined],
+    ['410', 410, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' }, request_id: 'r' }],
     ['401 SESSION_TERMINATED', 401, { error: { code: 'SESSION_TERMINATED', message: 'x' }, request_id: 'r' }],
     ['403 TOKEN_EXPIRED', 403, { error: { code: 'TOKEN_EXPIRED', message: 'x' }, request_id: 'r' }],
   ];
@@ -188,9 +187,18 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
     expect(guard.state).to.equal('active');
   });
 
+  it('ignores a bare 404 page that names no session (a CDN or load balancer), but not one that names it', async () => {
+    const guard = await activeGuard({ watch: '/test-api/echo' });
+    await (await fetch(echoUrl(404, '<h1>Not Found</h1>', 'text/html'))).text();
+    await (await fetch(echoUrl(404, ''))).text();
+    expect(guard.state).to.equal('active');
+    await fetch(`/test-api/echo/sessions/${guard.sessionId}?status=404&type=text/html&body=gone`);
+    expect(guard.state).to.equal('terminated');
+  });
+
   it('ignores responses outside the watched prefixes, and hands them over untouched', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo/watched' });
-    const response = await fetch(echoUrl(404));
+    const response = await fetch(GONE);
     expect(guard.state).to.equal('active');
     expect(response.bodyUsed).to.equal(false);
   });
@@ -321,7 +329,7 @@ describe('<konpro-widget-guard> teardown', () => {
       }
     });
     observer.observe(guard.shadowRoot!, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     const records = observer.takeRecords();
     observer.disconnect();
     for (const r of records) {
@@ -341,7 +349,7 @@ describe('<konpro-widget-guard> teardown', () => {
     `);
     await until(() => el.state === 'active', 'active');
     const inner = el.querySelector('iframe')!;
-    await fetch(echoUrl(410));
+    await fetch(GONE);
     expect(el.querySelector('.widget-markup')).to.equal(null);
     expect(inner.getAttribute('src')).to.equal('about:blank');
     expect(el.querySelector('[slot="terminated"]'), 'other slots stay').to.exist;
@@ -353,7 +361,7 @@ describe('<konpro-widget-guard> teardown', () => {
     await frameLoaded(frame);
     frame.focus();
     expect(guard.shadowRoot!.activeElement).to.equal(frame);
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     const panel = guard.shadowRoot!.querySelector<HTMLElement>('[part="terminated"]')!;
     expect(getComputedStyle(panel).display).to.not.equal('none');
     expect(panel.textContent).to.match(/ended/);
@@ -381,7 +389,7 @@ describe('<konpro-widget-guard> never again', () => {
   it('refuses an ended session id in this page', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
     const id = guard.sessionId!;
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     const again = document.createElement('konpro-widget-guard');
     again.setAttribute('widget-src', WIDGET);
     again.setAttribute('session-id', id);
@@ -395,7 +403,7 @@ describe('<konpro-widget-guard> never again', () => {
   it('refuses it after a reload (a fresh page of the origin)', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
     const id = guard.sessionId!;
-    await fetch(echoUrl(404));
+    await fetch(GONE);
     await sleep(100); // the IndexedDB write is asynchronous
     const tab = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/guard-page.html?session_id=${id}` });
     try {
@@ -527,6 +535,18 @@ describe('<konpro-widget-guard> start()', () => {
     const posts = (await proxy.log()).filter((e) => e.method === 'POST');
     expect(posts.length).to.equal(1);
     expect(posts[0].guardHeader).to.equal('1');
+  });
+
+  it('stamps the host’s <template> rather than framing the proxy’s widget URL', async () => {
+    const proxy = new FakeProxy();
+    const el = await fixture<KonproWidgetGuard>(html`
+      <konpro-widget-guard proxy=${proxy.url} check-interval="0">
+        <template><div class="embed" data-session="{session_id}"></div></template>
+      </konpro-widget-guard>
+    `);
+    await el.start();
+    expect(frameOf(el)).to.equal(null);
+    expect(el.querySelector('.embed')!.getAttribute('data-session')).to.equal(el.sessionId);
   });
 
   it('coalesces concurrent calls into one session', async () => {

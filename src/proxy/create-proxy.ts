@@ -141,7 +141,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       ? result.value
       : { message: 'Session already terminated', session_id: sessionId, already_terminated: true };
     await record('info', result.ok ? 'session-ended' : 'session-already-ended', { sessionId, userId }, { status: 200 });
-    return jsonResponse(200, body, { 'set-cookie': await bindings.clear(request, sessionId) });
+    // Retired, not cleared: a retry of this delete (its answer lost on the way) is still idempotent.
+    return jsonResponse(200, body, { 'set-cookie': await bindings.retire(request, sessionId, userId) });
   }
 
   async function answer(request: Request, route: Route | undefined): Promise<Response> {

@@ -18,6 +18,14 @@ import { timingSafeEqual, type Signer } from './signing.js';
  */
 export const BINDING_GRACE_SECONDS = 86_400;
 
+/**
+ * How long a binding lives on after its session was deleted: long enough
+ * that a retried delete (whose first answer was lost) is still answered
+ * "already terminated", short enough that bindings do not pile up on every
+ * request of a busy kiosk.
+ */
+export const RETIRED_BINDING_SECONDS = 600;
+
 export interface Binding {
   sessionId: string;
   /** Epoch seconds after which the binding proves nothing. */
@@ -41,8 +49,14 @@ export class SessionBindings {
   }
 
   /** The `Set-Cookie` value that binds `sessionId` to `userId`. */
-  async issue(request: Request, sessionId: string, userId: string, sessionExpiresAtMs: number): Promise<string> {
-    const maxAge = Math.max(0, Math.ceil((sessionExpiresAtMs - this.#now()) / 1000)) + BINDING_GRACE_SECONDS;
+  async issue(
+    request: Request,
+    sessionId: string,
+    userId: string,
+    sessionExpiresAtMs: number,
+    graceSeconds: number = BINDING_GRACE_SECONDS,
+  ): Promise<string> {
+    const maxAge = Math.max(0, Math.ceil((sessionExpiresAtMs - this.#now()) / 1000)) + graceSeconds;
     const expiresAt = String(Math.ceil(this.#now() / 1000) + maxAge);
     const userTag = await this.#userTag(userId);
     const mac = await this.#mac(sessionId, expiresAt, userTag);
@@ -81,6 +95,11 @@ export class SessionBindings {
 
   isLive(binding: Binding): boolean {
     return binding.expiresAt * 1000 > this.#now();
+  }
+
+  /** The `Set-Cookie` value that shortens the binding of a deleted session to {@link RETIRED_BINDING_SECONDS}. */
+  retire(request: Request, sessionId: string, userId: string): Promise<string> {
+    return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS);
   }
 
   /** The `Set-Cookie` value that removes the binding of `sessionId`. */

@@ -125,7 +125,7 @@ void describe('GET {basePath}/{id}', () => {
 });
 
 void describe('DELETE {basePath}/{id}', () => {
-  void it('ends the session, answers 200 {message, session_id} and clears the binding', async () => {
+  void it('ends the session, answers 200 {message, session_id} and retires the binding to ten minutes', async () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice');
     const answer = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
@@ -133,8 +133,8 @@ void describe('DELETE {basePath}/{id}', () => {
     assert.deepEqual(answer.body, { message: 'Session terminated successfully', session_id: sessionId });
     assert.equal(vendor.sessions.has(sessionId), false);
     assert.equal(answer.setCookie.length, 1);
-    assert.equal(answer.cookies[0], `${cookie.split('=')[0]}=`);
-    assert.match(answer.setCookie[0], /Max-Age=0/);
+    assert.equal(answer.cookies[0].split('=')[0], cookie.split('=')[0]);
+    assert.match(answer.setCookie[0], /Max-Age=600;/);
   });
 
   void it('is idempotent: a session the vendor already ended answers 200 with already_terminated', async () => {
@@ -144,7 +144,7 @@ void describe('DELETE {basePath}/{id}', () => {
     const answer = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, { message: 'Session already terminated', session_id: sessionId, already_terminated: true });
-    assert.match(answer.setCookie[0], /Max-Age=0/);
+    assert.match(answer.setCookie[0], /Max-Age=600;/);
   });
 
   void it('a retried delete (the first answer was lost) still succeeds', async () => {
@@ -155,6 +155,19 @@ void describe('DELETE {basePath}/{id}', () => {
     const again = await send(proxy, request());
     assert.equal(again.status, 200);
     assert.equal(again.body.already_terminated, true);
+  });
+
+  void it('a retry with the retired binding the first answer set (a timed-out success) is still idempotent', async () => {
+    const { proxy } = makeProxy(vendor);
+    const { sessionId, cookie } = await createSession(proxy, 'alice');
+    const first = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const retired = first.cookies[0];
+    const again = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [retired] }));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.already_terminated, true);
+    // Bob cannot use Alice's retired binding either.
+    const bob = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'bob', cookies: [retired] }));
+    assert.equal(bob.status, 403);
   });
 });
 

@@ -85,3 +85,6 @@ export function echoUrl(status: number, body?: unknown, type = 'application/json
   if (body !== undefined) params.set('body', typeof body === 'string' ? body : JSON.stringify(body));
   return `/test-api/echo?${params.toString()}`;
 }
+
+/** A watched URL whose answer says "gone" the way an API does: 404 with a JSON error body. */
+export const GONE = echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'session not found' }, request_id: 'req_test' });
