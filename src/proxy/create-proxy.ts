@@ -203,8 +203,10 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     await Promise.all(
       authentic.map(async (binding) => {
         const { sessionId } = binding;
-        // A binding past its lifetime names a session the vendor expired long ago.
-        if (bindings.isLive(binding)) {
+        // A retired binding names a session deleted already; one past its lifetime, a session
+        // the vendor expired long ago. Neither needs the vendor.
+        if (binding.retired) outcome.ended.push(sessionId);
+        else if (bindings.isLive(binding)) {
           const result = await vendor.endSession(sessionId);
           if (!result.ok && result.reason !== 'not-found') {
             outcome.failed.push(sessionId);

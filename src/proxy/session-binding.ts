@@ -31,6 +31,8 @@ export interface Binding {
   /** Epoch seconds after which the binding proves nothing. */
   expiresAt: number;
   userTag: string;
+  /** The session was deleted: the binding only keeps a retried delete idempotent. */
+  retired: boolean;
 }
 
 const USER_TAG = /^[A-Za-z0-9_-]{22}$/;
@@ -55,11 +57,12 @@ export class SessionBindings {
     userId: string,
     sessionExpiresAtMs: number,
     graceSeconds: number = BINDING_GRACE_SECONDS,
+    retired = false,
   ): Promise<string> {
     const maxAge = Math.max(0, Math.ceil((sessionExpiresAtMs - this.#now()) / 1000)) + graceSeconds;
     const expiresAt = String(Math.ceil(this.#now() / 1000) + maxAge);
     const userTag = await this.#userTag(userId);
-    const mac = await this.#mac(sessionId, expiresAt, userTag);
+    const mac = await this.#mac(sessionId, expiresAt, userTag, retired);
     return this.#setCookie(request, await this.#name(sessionId), `${sessionId}.${expiresAt}.${userTag}.${mac}`, maxAge);
   }
 
@@ -99,7 +102,7 @@ export class SessionBindings {
 
   /** The `Set-Cookie` value that shortens the binding of a deleted session to {@link RETIRED_BINDING_SECONDS}. */
   retire(request: Request, sessionId: string, userId: string): Promise<string> {
-    return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS);
+    return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS, true);
   }
 
   /** The `Set-Cookie` value that removes the binding of `sessionId`. */
@@ -117,8 +120,11 @@ export class SessionBindings {
     const [sessionId, expiresAt, userTag, mac] = parts as [string, string, string, string];
     if (!isValidSessionId(sessionId) || !EPOCH.test(expiresAt) || !USER_TAG.test(userTag) || !MAC.test(mac)) return undefined;
     if (name !== (await this.#name(sessionId))) return undefined;
-    const expected = await this.#mac(sessionId, expiresAt, userTag);
-    return timingSafeEqual(mac, expected) ? { sessionId, expiresAt: Number(expiresAt), userTag } : undefined;
+    const binding = { sessionId, expiresAt: Number(expiresAt), userTag };
+    // Two domains, each compared in constant time: a live binding, or a retired one.
+    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, false))) return { ...binding, retired: false };
+    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, true))) return { ...binding, retired: true };
+    return undefined;
   }
 
   async #name(sessionId: string): Promise<string> {
@@ -129,8 +135,8 @@ export class SessionBindings {
     return this.#signer.tag('binding-user', [userId], 16);
   }
 
-  #mac(sessionId: string, expiresAt: string, userTag: string): Promise<string> {
-    return this.#signer.tag('binding', [sessionId, expiresAt, userTag]);
+  #mac(sessionId: string, expiresAt: string, userTag: string, retired: boolean): Promise<string> {
+    return this.#signer.tag(retired ? 'binding-retired' : 'binding', [sessionId, expiresAt, userTag]);
   }
 
   #setCookie(request: Request, name: string, value: string, maxAge: number): string {

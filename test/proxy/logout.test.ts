@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { FakeVendor, reply } from './support/fake-vendor.js';
-import { assertSecretsNeverSaid, createSession, makeProxy, remember, SITE } from './support/harness.js';
+import { assertSecretsNeverSaid, BASE_PATH, createSession, guardRequest, makeProxy, remember, send, SITE } from './support/harness.js';
 
 let vendor: FakeVendor;
 before(async () => {
@@ -50,6 +50,18 @@ void describe('endSessions(request)', () => {
     const result = await proxy.endSessions(logoutRequest([a.cookie]));
     assert.deepEqual(result.ended, [a.sessionId]);
     assert.equal(result.setCookie.length, 1);
+  });
+
+  void it('does not ask the vendor again for a session the page already deleted (retired binding), and clears it', async () => {
+    const { proxy } = makeProxy(vendor);
+    const a = await createSession(proxy, 'alice');
+    const deleted = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${a.sessionId}`, { user: 'alice', cookies: [a.cookie] }));
+    const retired = deleted.cookies[0]!;
+    vendor.requests.length = 0;
+    const result = await proxy.endSessions(logoutRequest([retired]));
+    assert.deepEqual(result.ended, [a.sessionId]);
+    assert.deepEqual(vendor.requests, []);
+    assert.match(result.setCookie[0]!, /Max-Age=0/);
   });
 
   void it('works on another instance with the same secret', async () => {
