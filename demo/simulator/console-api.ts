@@ -6,7 +6,8 @@
  * - `POST sessions`              create one (`{agentic_avatar_id?, max_duration?, account_id?}`)
  * - `POST sessions/{id}/revoke`  delete one, as an admin would
  * - `GET  faults`, `PUT faults`  read / merge the fault settings
- * - `POST reset`                 forget sessions and faults (`{sessions?, faults?}`, both by default)
+ * - `GET  requests`              calls received on the session API (`?method=DELETE&session_id=...`)
+ * - `POST reset`                 forget sessions (and the request log) and faults (`{sessions?, faults?}`, both by default)
  *
  * Creating and revoking go through the documented vendor API over HTTP
  * (`POST` / `DELETE /v1/widget/sessions/...`) with the owning account's key,
@@ -19,7 +20,8 @@ import { isValidSessionId } from '../../src/session-id.js';
 import type { FaultInjector } from './faults.js';
 import { FaultPatchError } from './faults.js';
 import type { SimulatorErrorCode } from './http.js';
-import { BodyError, decodeSegment, discardBody, readJsonBody, sendError, sendJson } from './http.js';
+import { BodyError, decodeSegment, discardBody, readJsonBody, sendError, sendJson, splitUrl } from './http.js';
+import type { RequestLog } from './request-log.js';
 import type { EndReason, SessionStore } from './sessions.js';
 import { toVendorSession } from './sessions.js';
 import { SESSIONS_PATH } from './vendor-api.js';
@@ -29,6 +31,7 @@ export const CONSOLE_API_PATH = '/console/api';
 export interface ConsoleApiContext {
   store: SessionStore;
   faults: FaultInjector;
+  requests: RequestLog;
   /** API key → account id. */
   accounts: ReadonlyMap<string, string>;
   /** The key sessions are created with unless another account is asked for. */
@@ -81,6 +84,11 @@ export async function handleConsoleApi(req: IncomingMessage, res: ServerResponse
   if (route === '/sessions' && method === 'POST') return createSession(req, res, body, ctx);
   const revoke = /^\/sessions\/([^/]+)\/revoke$/.exec(route);
   if (revoke && method === 'POST') return revokeSession(req, res, decodeSegment(revoke[1] ?? ''), ctx);
+  if (route === '/requests' && method === 'GET') {
+    const { query } = splitUrl(req.url);
+    const filter = { method: query.get('method') ?? undefined, sessionId: query.get('session_id') ?? undefined };
+    return sendJson(res, 200, { requests: ctx.requests.list(filter) });
+  }
   if (route === '/faults' && method === 'GET') return sendJson(res, 200, ctx.faults.state);
   if (route === '/faults' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) {
     try {
@@ -92,7 +100,10 @@ export async function handleConsoleApi(req: IncomingMessage, res: ServerResponse
   }
   if (route === '/reset' && method === 'POST') {
     const what = isRecord(body) ? body : {};
-    if (what.sessions !== false) ctx.store.clear();
+    if (what.sessions !== false) {
+      ctx.store.clear();
+      ctx.requests.clear();
+    }
     if (what.faults !== false) ctx.faults.reset();
     return sendJson(res, 200, { sessions: ctx.store.size, faults: ctx.faults.state });
   }

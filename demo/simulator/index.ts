@@ -25,6 +25,7 @@ import { handleRuntimeApi, RUNTIME_PATH } from './runtime-api.js';
 import { SessionStore } from './sessions.js';
 import { sendNotFound, serveFile } from './static.js';
 import { handleVendorApi } from './vendor-api.js';
+import { RequestLog } from './request-log.js';
 
 export type { FaultPatch, FaultSettings, FaultState, FaultTarget } from './faults.js';
 export { FaultInjector, FaultPatchError } from './faults.js';
@@ -33,6 +34,8 @@ export { SessionStore } from './sessions.js';
 export type { ConsoleSession } from './console-api.js';
 export type { RuntimeReply, RuntimeSession } from './runtime-api.js';
 export { MAX_DURATION } from './vendor-api.js';
+export type { LoggedRequest } from './request-log.js';
+export { RequestLog } from './request-log.js';
 
 export interface KonproSimulatorOptions {
   /** URL path the simulator answers under (default `/konpro`); `''` mounts it at the root. */
@@ -59,6 +62,8 @@ export interface KonproSimulator {
   /** Shared with the demo server, which applies `'proxy'` faults before its proxy. */
   readonly faults: FaultInjector;
   readonly store: SessionStore;
+  /** Calls received on the documented session API, with their statuses. */
+  readonly requests: RequestLog;
   /** The dev key: accepted by the simulator, sent by the demo's proxy. */
   readonly apiKey: string;
   /** API key → account id. */
@@ -99,11 +104,13 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
   const now = options.now ?? Date.now;
   const store = new SessionStore(now);
   const faults = new FaultInjector(options.random);
+  const requests = new RequestLog(now);
   const widgetBase = options.widgetOrigin ? new URL(`${mountPath}/widget/`, options.widgetOrigin).href : `${mountPath}/widget/`;
   const widgetUrl = (sessionId: string): string => `${widgetBase}?session_id=${encodeURIComponent(sessionId)}`;
   const consoleContext = {
     store,
     faults,
+    requests,
     accounts,
     apiKey,
     mountPath,
@@ -114,6 +121,8 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
 
   async function route(req: IncomingMessage, res: ServerResponse, sub: string, query: URLSearchParams): Promise<boolean> {
     if (sub.startsWith('/v1/')) {
+      // Logged before faults apply: a call that a fault dropped still reached the vendor's door.
+      if (RequestLog.covers(sub)) requests.record(req, res, sub);
       // Preflights are the browser's, not the service's: faulting them would only double the latency.
       if (req.method !== 'OPTIONS' && (await faults.apply(req, res, 'vendor')) === 'handled') return true;
       if (sub.startsWith(`${RUNTIME_PATH}/`)) await handleRuntimeApi(req, res, sub, { store });
@@ -149,6 +158,7 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
   return {
     faults,
     store,
+    requests,
     apiKey,
     accounts,
     mountPath,
