@@ -4,6 +4,7 @@
  * none follows a redirect; each has a time limit.
  */
 import { classifyResponse, MALFORMED, Verdict } from './classify-response.js';
+import { parseJson } from './json-body.js';
 import { GUARD_HEADER, isCreatedSessionBody, isRecord } from './konpro-api.js';
 import { parseRetryAfter } from './backoff.js';
 import { isValidSessionId } from './session-id.js';
@@ -69,14 +70,6 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
     else signal.addEventListener('abort', abort, { once: true, signal: controller.signal });
   }
   return controller.signal;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return MALFORMED;
-  }
 }
 
 export type DeleteVerdict = 'deleted' | 'already-gone' | 'retry' | 'failed';

@@ -14,6 +14,7 @@
  * awaits a terminated response finds the widget already gone.
  */
 import { classifyResponse, MALFORMED, urlHasPrefix, type Classification } from './classify-response.js';
+import { parseJson, readTextCapped } from './json-body.js';
 
 export interface ResponseWatcher {
   /** Absolute URL prefixes whose responses this watcher reads. */
@@ -170,38 +171,8 @@ async function readJson(response: Response): Promise<unknown> {
   if (!isJsonType(response.headers.get('content-type'))) return undefined;
   const length = Number(response.headers.get('content-length') ?? '0');
   if (length > MAX_BODY_BYTES || !response.body) return undefined;
-  const reader = response.clone().body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return parseJson(new TextDecoder().decode(concat(chunks, size)));
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return MALFORMED;
-  }
+  const text = await readTextCapped(response.clone().body!, MAX_BODY_BYTES);
+  return text === undefined ? undefined : parseJson(text);
 }
 
 function guardedOpen(this: XMLHttpRequest, ...args: unknown[]): void {

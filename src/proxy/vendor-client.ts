@@ -6,6 +6,7 @@
  */
 import { parseRetryAfter } from '../backoff.js';
 import { MALFORMED } from '../classify-response.js';
+import { parseJson, readTextCapped } from '../json-body.js';
 import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../konpro-api.js';
 import { isValidSessionId, sessionResourceUrl } from '../session-id.js';
 import { errorBody, ProxyErrorCode } from './errors.js';
@@ -171,26 +172,8 @@ function isSessionAnswer(value: unknown): value is VendorSessionAnswer {
 /** The JSON body, or {@link MALFORMED} when it is not JSON or too large. Throws when reading fails. */
 async function readJson(response: Response): Promise<unknown> {
   if (!response.body) return MALFORMED;
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return MALFORMED;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  text += decoder.decode();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return MALFORMED;
-  }
+  const text = await readTextCapped(response.body, MAX_BODY_BYTES);
+  return text === undefined ? MALFORMED : parseJson(text);
 }
 
 /** Removes the API key from every string of a vendor answer, in case one echoes it. */

@@ -1,0 +1,33 @@
+/**
+ * Reading JSON answers with a size limit, the same way in the browser (the
+ * guard reading the page's responses) and on the server (the proxy reading
+ * the vendor's).
+ */
+import { MALFORMED } from './classify-response.js';
+
+/** The body as text, or `undefined` (the stream cancelled) once it passes `maxBytes`. */
+export async function readTextCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string | undefined> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+/** The parsed JSON, or {@link MALFORMED}. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return MALFORMED;
+  }
+}
