@@ -2,12 +2,94 @@
 // - dist/*.js + *.d.ts: the ESM package, one file per module, Lit and idb-keyval external;
 // - dist/proxy/*: the server side (`konpro-widget-guard/proxy`);
 // - dist/konpro-widget-guard.min.js: one self-contained minified file for a plain <script type="module">.
+// The last build prints a size report against a Lit + idb-keyval hello-world element built with the
+// same plugins in the same run, writes it to dist/size-report.json, and fails past the budget.
+import { writeFile } from 'node:fs/promises';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { rollup } from 'rollup';
 import typescript from '@rollup/plugin-typescript';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 
-const compilerOptions = { noEmit: false, outDir: 'dist', rootDir: 'src', declaration: true, declarationDir: 'dist', sourceMap: true };
+/**
+ * The most the minified bundle may weigh, as a multiple of the baseline (gzip and brotli alike).
+ * The goal is 1.6×; the guard's own code does not fit in what that leaves (see README, Performance):
+ * this budget holds the line where the measured size stands, so that it can only go down.
+ */
+export const SIZE_BUDGET = 3.4;
+export const SIZE_BASELINE = 'test/bench/baseline/hello-element.js';
+
+const compilerOptions = {
+  noEmit: false,
+  outDir: 'dist',
+  rootDir: 'src',
+  declaration: true,
+  declarationDir: 'dist',
+  sourceMap: true,
+};
 const include = ['src/**/*.ts'];
+
+/** The minified bundle's plugins, fresh each time (the baseline is built with the very same). */
+function minifiedPlugins() {
+  return [
+    nodeResolve({ browser: true }),
+    typescript({
+      tsconfig: './tsconfig.json',
+      include,
+      filterRoot: '.',
+      compilerOptions: { ...compilerOptions, declaration: false, declarationDir: undefined, outDir: 'dist' },
+    }),
+    terser({ ecma: 2022, module: true, format: { comments: false } }),
+  ];
+}
+
+function sizes(code) {
+  const bytes = Buffer.from(code);
+  return {
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length,
+  };
+}
+
+/** Measures the bundle against the baseline, prints the table, and fails the build past the budget. */
+function sizeReport() {
+  return {
+    name: 'size-report',
+    async generateBundle(_options, bundle) {
+      const chunk = Object.values(bundle).find((file) => file.type === 'chunk' && file.isEntry);
+      const guard = sizes(chunk.code);
+      const build = await rollup({ input: SIZE_BASELINE, plugins: minifiedPlugins(), onwarn: () => {} });
+      const { output } = await build.generate({ format: 'es' });
+      await build.close();
+      const baseline = sizes(output[0].code);
+      const ratio = { gzip: guard.gzip / baseline.gzip, brotli: guard.brotli / baseline.brotli };
+      const kb = (n) => `${(n / 1024).toFixed(2)} KB`.padStart(9);
+      console.log(
+        [
+          '',
+          'size            min        gzip      brotli',
+          `guard      ${kb(guard.raw)}  ${kb(guard.gzip)}  ${kb(guard.brotli)}   dist/konpro-widget-guard.min.js`,
+          `baseline   ${kb(baseline.raw)}  ${kb(baseline.gzip)}  ${kb(baseline.brotli)}   Lit + idb-keyval hello world (${SIZE_BASELINE})`,
+          `ratio                  ${ratio.gzip.toFixed(2)}×      ${ratio.brotli.toFixed(2)}×   budget ${SIZE_BUDGET}× (goal 1.6×)`,
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        'dist/size-report.json',
+        `${JSON.stringify({ guard, baseline, ratio, budget: SIZE_BUDGET }, null, 2)}\n`,
+      );
+      const over = Object.entries(ratio).filter(([, value]) => value > SIZE_BUDGET);
+      if (over.length > 0) {
+        this.error(
+          `dist/konpro-widget-guard.min.js is over its size budget: ${over.map(([k, v]) => `${k} ${v.toFixed(2)}×`).join(', ')} of the baseline (budget ${SIZE_BUDGET}×)`,
+        );
+      }
+    },
+  };
+}
 
 export default [
   {
@@ -19,10 +101,6 @@ export default [
   {
     input: 'src/index.ts',
     output: { file: 'dist/konpro-widget-guard.min.js', format: 'es', sourcemap: true },
-    plugins: [
-      nodeResolve({ browser: true }),
-      typescript({ tsconfig: './tsconfig.json', include, filterRoot: '.', compilerOptions: { ...compilerOptions, declaration: false, declarationDir: undefined, outDir: 'dist' } }),
-      terser({ ecma: 2022, module: true, format: { comments: false } }),
-    ],
+    plugins: [...minifiedPlugins(), sizeReport()],
   },
 ];

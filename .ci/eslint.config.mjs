@@ -26,7 +26,10 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
     rules: {
       // The browser side runs in pages, not Node: node built-ins belong in src/proxy only.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'Browser code cannot import Node built-ins.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'Browser code cannot import Node built-ins.' }] },
+      ],
     },
   },
   {
@@ -50,6 +53,9 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js', '**/*.jsx', 'demo/**/*.js', '.ci/*.mjs'],
-    languageOptions: { globals: { ...globals.node, ...globals.browser }, parserOptions: { ecmaFeatures: { jsx: true } } },
+    languageOptions: {
+      globals: { ...globals.node, ...globals.browser },
+      parserOptions: { ecmaFeatures: { jsx: true } },
+    },
   },
 );

@@ -140,7 +140,10 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((error: unknown) => {
       console.error('demo server:', error);
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('The demo server failed; see its log.\n');
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+          .end('The demo server failed; see its log.\n');
       else res.destroy();
     });
   });
@@ -148,7 +151,11 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
   const friendly = isLoopback(address.address) ? `http://localhost:${port}` : origin;
   return {
     origin,
-    urls: { site: `${friendly}/`, kiosk: `${friendly}/kiosk`, console: simulator ? `${friendly}${simulator.mountPath}/console/` : undefined },
+    urls: {
+      site: `${friendly}/`,
+      kiosk: `${friendly}/kiosk`,
+      console: simulator ? `${friendly}${simulator.mountPath}/console/` : undefined,
+    },
     simulator,
     proxy,
     devApiKey: simulator?.apiKey,
@@ -174,7 +181,14 @@ interface Upstream {
 function connectVendor(config: DemoConfig, loopback: string): { simulator?: KonproSimulator; upstream: Upstream } {
   const { vendor } = config;
   if (vendor.kind === 'konpro') {
-    return { upstream: { apiKey: vendor.apiKey, baseUrl: vendor.apiBase, widgetTemplate: vendor.widgetUrlTemplate, runtimePrefix: `${vendor.apiBase}/` } };
+    return {
+      upstream: {
+        apiKey: vendor.apiKey,
+        baseUrl: vendor.apiBase,
+        widgetTemplate: vendor.widgetUrlTemplate,
+        runtimePrefix: `${vendor.apiBase}/`,
+      },
+    };
   }
   const simulator = createKonproSimulator({ devApiKey: vendor.apiKey, defaultAvatarId: config.avatarId });
   return {
@@ -205,17 +219,22 @@ function isLoopback(address: string): boolean {
 }
 
 function absoluteOrigins(urls: Array<string | undefined>): string[] {
-  return urls.flatMap((url) => (url !== undefined && /^https?:\/\//.test(url) && URL.canParse(url) ? [new URL(url).origin] : []));
+  return urls.flatMap((url) =>
+    url !== undefined && /^https?:\/\//.test(url) && URL.canParse(url) ? [new URL(url).origin] : [],
+  );
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(BUNDLE_PATH)) console.warn('demo: dist/konpro-widget-guard.min.js is missing; run `npm run build` (npm start does).');
+  if (!existsSync(BUNDLE_PATH))
+    console.warn('demo: dist/konpro-widget-guard.min.js is missing; run `npm run build` (npm start does).');
   let demo: DemoServer;
   try {
     demo = await startDemoServer();
   } catch (error) {
     const inUse = error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
-    console.error(`demo: ${inUse ? `port ${process.env.PORT ?? 8000} is in use; start with another, e.g. PORT=8001 npm start` : error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `demo: ${inUse ? `port ${process.env.PORT ?? 8000} is in use; start with another, e.g. PORT=8001 npm start` : error instanceof Error ? error.message : String(error)}`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -225,8 +244,12 @@ async function main(): Promise<void> {
     '',
     `  Site     ${demo.urls.site}`,
     `  Kiosk    ${demo.urls.kiosk}`,
-    demo.urls.console ? `  Console  ${demo.urls.console}  (simulator: revoke sessions, inject faults)` : '  Vendor   the real Konpro service (KONPRO_API_BASE); no simulator, no console',
-    demo.devApiKey ? `  Dev API key  ${demo.devApiKey}  (the simulator accepts it, the proxy sends it; no browser ever sees it)` : '',
+    demo.urls.console
+      ? `  Console  ${demo.urls.console}  (simulator: revoke sessions, inject faults)`
+      : '  Vendor   the real Konpro service (KONPRO_API_BASE); no simulator, no console',
+    demo.devApiKey
+      ? `  Dev API key  ${demo.devApiKey}  (the simulator accepts it, the proxy sends it; no browser ever sees it)`
+      : '',
     '',
     '  Ctrl+C to stop.',
     '',

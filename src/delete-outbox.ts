@@ -118,7 +118,8 @@ export class DeleteOutbox {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.options = { ...OUTBOX_DEFAULTS, ...deps.options };
-    this.send = deps.send ?? ((url) => callProxy('DELETE', url, { keepalive: true, timeoutMs: this.options.timeoutMs }));
+    this.send =
+      deps.send ?? ((url) => callProxy('DELETE', url, { keepalive: true, timeoutMs: this.options.timeoutMs }));
   }
 
   /** Whether deletes survive a reload (IndexedDB works). */
@@ -417,7 +418,10 @@ class DeleteWorker {
       .lock(this.key, () => this.#work(), this.#stopWaiting.signal)
       .catch((error: unknown) => {
         // Storage failed under us: the delete is still in memory of whoever wrote it.
-        this.#report({ sessionId: this.sessionId, outcome: 'queued', attempts: this.#entry?.attempts ?? 0, error: String(error) }, false);
+        this.#report(
+          { sessionId: this.sessionId, outcome: 'queued', attempts: this.#entry?.attempts ?? 0, error: String(error) },
+          false,
+        );
       })
       .finally(() => this.outbox.workerDone(this.key, this));
   }
@@ -467,7 +471,12 @@ class DeleteWorker {
       if (outbox.now() - entry.createdAt > outbox.options.maxAgeMs) {
         await outbox.remove(this.key);
         this.#report(
-          { sessionId: entry.sessionId, outcome: 'failed', attempts: entry.attempts, error: 'gave up: the delete stayed unconfirmed past the outbox age limit' },
+          {
+            sessionId: entry.sessionId,
+            outcome: 'failed',
+            attempts: entry.attempts,
+            error: 'gave up: the delete stayed unconfirmed past the outbox age limit',
+          },
           true,
         );
         return;
@@ -484,7 +493,10 @@ class DeleteWorker {
       const now = outbox.now();
       if (verdict === 'retry') {
         entry.nextAttemptAt = now + retryDelay(entry.attempts, undefined, outbox.options.backoff, outbox.random);
-        entry.notBefore = answer.retryAfterMs === undefined ? undefined : now + Math.min(answer.retryAfterMs, outbox.options.backoff.capMs * 10);
+        entry.notBefore =
+          answer.retryAfterMs === undefined
+            ? undefined
+            : now + Math.min(answer.retryAfterMs, outbox.options.backoff.capMs * 10);
         await outbox.put(entry);
         this.#report(detail, true);
         continue;
@@ -536,7 +548,13 @@ class DeleteWorker {
   /** Resolves `first` once; tells listeners here, and (for our own work) the other tabs. */
   #report(detail: DeleteDetail, ours: boolean): void {
     if (ours) {
-      const message: TabMessage = { kind: 'delete-settled', key: this.key, sessionId: detail.sessionId, outcome: detail.outcome, attempts: detail.attempts };
+      const message: TabMessage = {
+        kind: 'delete-settled',
+        key: this.key,
+        sessionId: detail.sessionId,
+        outcome: detail.outcome,
+        attempts: detail.attempts,
+      };
       if (detail.status !== undefined) message.status = detail.status;
       this.outbox.broadcast(message);
     }

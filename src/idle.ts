@@ -81,7 +81,8 @@ export class ActivityHub {
     this.#pageListeners = controller;
     const { signal } = controller;
     const onActivity = () => this.#muted || this.report();
-    for (const type of ACTIVITY_EVENTS) document.addEventListener(type, onActivity, { capture: true, passive: true, signal });
+    for (const type of ACTIVITY_EVENTS)
+      document.addEventListener(type, onActivity, { capture: true, passive: true, signal });
     this.#channel.subscribe((message) => {
       if (message.kind === 'activity' && message.at <= Date.now() + 5_000) this.report(message.at, false);
     }, signal);

@@ -72,7 +72,9 @@ export function isErrorBody(value: unknown): value is ErrorBody {
 }
 
 /** A body that reports one session's status: `{session_id, status, ...}`. */
-export function isSessionStatusBody(value: unknown): value is { session_id: string; status: string; expires_at?: unknown } {
+export function isSessionStatusBody(
+  value: unknown,
+): value is { session_id: string; status: string; expires_at?: unknown } {
   return isRecord(value) && typeof value.session_id === 'string' && typeof value.status === 'string';
 }
 

@@ -218,7 +218,11 @@ export class KonproWidgetGuard extends LitElement {
     // Where IndexedDB fails, guarantees 2 and 4 hold for this page only: say so.
     this.#ended.onStorageError = this.#outbox.onStorageError = (error) => {
       for (const guard of connectedGuards) {
-        guard.#error('storage-unavailable', `IndexedDB is unavailable (${String(error)}): ended sessions and pending deletes are kept for this page only`, true);
+        guard.#error(
+          'storage-unavailable',
+          `IndexedDB is unavailable (${String(error)}): ended sessions and pending deletes are kept for this page only`,
+          true,
+        );
       }
     };
     this.setAttribute('state', this.#state);
@@ -234,7 +238,11 @@ export class KonproWidgetGuard extends LitElement {
     }, signal);
     document.addEventListener('click', (event) => this.#onDocumentClick(event), { capture: true, signal });
     window.addEventListener('pageshow', (event) => event.persisted && void this.#recheckEnded(), { signal });
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && void this.#recheckEnded(), { signal });
+    document.addEventListener(
+      'visibilitychange',
+      () => document.visibilityState === 'visible' && void this.#recheckEnded(),
+      { signal },
+    );
     // Reconnected after a move: the first update's willUpdate will not run again.
     if (this.hasUpdated) this.#applySessionId();
   }
@@ -255,7 +263,11 @@ export class KonproWidgetGuard extends LitElement {
       // Restart (or start) the checks with the new interval.
       this.#restartStatusChecks(this.#session);
     }
-    if ((changed.has('idleTimeout') || changed.has('idleWarning')) && this.#session && this.state === GuardState.Active) {
+    if (
+      (changed.has('idleTimeout') || changed.has('idleWarning')) &&
+      this.#session &&
+      this.state === GuardState.Active
+    ) {
       this.#restartIdle(this.#session);
     }
     if (changed.has('expiresAt') && this.expiresAt !== null) this.#setExpiry(this.expiresAt, 'property');
@@ -273,17 +285,28 @@ export class KonproWidgetGuard extends LitElement {
       <div class="panel error" role="alert">
         <slot name="error"><p>${strings.startFailed}</p></slot>
       </div>
-      ${this.#secondsLeft === undefined
-        ? nothing
-        : html`
-            <div part="warning" class="warning" role="alertdialog" aria-modal="true" aria-labelledby="idle-title" aria-describedby="idle-message">
-              <div class="warning-box">
-                <p id="idle-title" class="warning-title">${strings.idleTitle}</p>
-                <p id="idle-message">${strings.idleMessage(this.#secondsLeft)}</p>
-                <button class="still-here" type="button" @click=${() => this.#session?.idle?.activity()}>${strings.stillHere}</button>
+      ${
+        this.#secondsLeft === undefined
+          ? nothing
+          : html`
+              <div
+                part="warning"
+                class="warning"
+                role="alertdialog"
+                aria-modal="true"
+                aria-labelledby="idle-title"
+                aria-describedby="idle-message"
+              >
+                <div class="warning-box">
+                  <p id="idle-title" class="warning-title">${strings.idleTitle}</p>
+                  <p id="idle-message">${strings.idleMessage(this.#secondsLeft)}</p>
+                  <button class="still-here" type="button" @click=${() => this.#session?.idle?.activity()}>
+                    ${strings.stillHere}
+                  </button>
+                </div>
               </div>
-            </div>
-          `}
+            `
+      }
       <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
     `;
   }
@@ -621,7 +644,8 @@ export class KonproWidgetGuard extends LitElement {
     if (this.#session !== session) return;
     if (classification.sessionId !== undefined && classification.sessionId !== session.id) return;
     if (classification.verdict === Verdict.Ended) this.#end('terminated');
-    else if (classification.verdict === Verdict.Alive && classification.expiresAt) this.#setExpiry(classification.expiresAt, 'status');
+    else if (classification.verdict === Verdict.Alive && classification.expiresAt)
+      this.#setExpiry(classification.expiresAt, 'status');
   }
 
   #onResponse(session: HeldSession, classification: Classification, url: URL, body: unknown): void {
@@ -678,7 +702,8 @@ export class KonproWidgetGuard extends LitElement {
     if (broadcast) {
       this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
       // The channel reaches other tabs; other guards of this page showing the session end too.
-      for (const guard of connectedGuards) if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
+      for (const guard of connectedGuards)
+        if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
     }
     this.#setState(GuardState.Terminated);
     this.#announce(this.#strings().endedAnnouncement);
@@ -714,7 +739,9 @@ export class KonproWidgetGuard extends LitElement {
       outcome = this.#outbox.submit(sessionResourceUrl(proxy, sessionId), sessionId);
       this.#logouts.set(sessionId, outcome);
       // A refused delete is not the last word: a later logout() (signed in again, say) tries again.
-      void outcome.then((o) => o.outcome === 'failed' && this.#logouts.get(sessionId) === outcome && this.#logouts.delete(sessionId));
+      void outcome.then(
+        (o) => o.outcome === 'failed' && this.#logouts.get(sessionId) === outcome && this.#logouts.delete(sessionId),
+      );
     }
     return outcome;
   }
@@ -748,9 +775,7 @@ export class KonproWidgetGuard extends LitElement {
   }
 
   /** Where the widget comes from: a frame URL (and the origin to trust), or the default slot. */
-  #widgetLocation(
-    sessionId: string,
-  ): { url?: string; origin?: string } | { error: string; code: GuardErrorCode } {
+  #widgetLocation(sessionId: string): { url?: string; origin?: string } | { error: string; code: GuardErrorCode } {
     // The host's own choice wins: its widget-src, then its widget markup (or template) in the
     // default slot; only then the widget URL the proxy gave with a started session.
     const hostMarkup = [...this.children].some((el) => el.slot === '');
@@ -758,7 +783,8 @@ export class KonproWidgetGuard extends LitElement {
     let origin: string | undefined;
     if (this.widgetOrigin) {
       origin = parseOrigin(this.widgetOrigin);
-      if (!origin) return { code: 'invalid-widget-origin', error: `widget-origin is not an origin: ${this.widgetOrigin}` };
+      if (!origin)
+        return { code: 'invalid-widget-origin', error: `widget-origin is not an origin: ${this.widgetOrigin}` };
     }
     if (!template) return origin ? { origin } : {};
     let url: URL;
@@ -775,7 +801,11 @@ export class KonproWidgetGuard extends LitElement {
   }
 
   #widgetWindows(session: HeldSession): Window[] {
-    const frames = session.frame ? [session.frame] : this.#defaultSlotted().flatMap((el) => (el instanceof HTMLIFrameElement ? [el] : [...el.querySelectorAll('iframe')]));
+    const frames = session.frame
+      ? [session.frame]
+      : this.#defaultSlotted().flatMap((el) =>
+          el instanceof HTMLIFrameElement ? [el] : [...el.querySelectorAll('iframe')],
+        );
     return frames.flatMap((frame) => (frame.contentWindow ? [frame.contentWindow] : []));
   }
 
@@ -790,7 +820,8 @@ export class KonproWidgetGuard extends LitElement {
       const fragment = template.content.cloneNode(true) as DocumentFragment;
       for (const el of fragment.querySelectorAll('*')) {
         for (const attribute of [...el.attributes]) {
-          if (attribute.value.includes('{session_id}')) attribute.value = attribute.value.replaceAll('{session_id}', session.id);
+          if (attribute.value.includes('{session_id}'))
+            attribute.value = attribute.value.replaceAll('{session_id}', session.id);
         }
       }
       session.stamped.push(...fragment.childNodes);
@@ -810,14 +841,17 @@ export class KonproWidgetGuard extends LitElement {
     const active = document.activeElement;
     if (!active) return false;
     if (active === this) return session.frame !== undefined && this.shadowRoot?.activeElement === session.frame;
-    return this.#defaultSlotted().some((el) => el.contains(active)) || session.stamped.some((node) => node.contains(active));
+    return (
+      this.#defaultSlotted().some((el) => el.contains(active)) || session.stamped.some((node) => node.contains(active))
+    );
   }
 
   /** Absolute proxy collection URL, or undefined (reported) when missing or unusable. */
   #proxyUrl(quiet = false): string | undefined {
     const value = this.proxy?.trim();
     if (!value) {
-      if (!quiet) this.#error('missing-proxy', 'the proxy attribute is not set: logout cannot delete the session', true);
+      if (!quiet)
+        this.#error('missing-proxy', 'the proxy attribute is not set: logout cannot delete the session', true);
       return undefined;
     }
     let url: URL;
@@ -838,7 +872,8 @@ export class KonproWidgetGuard extends LitElement {
 
   #watchPrefixes(): string[] {
     const proxy = this.#proxyUrl(true);
-    if (this.watch === null || this.watch.trim() === '') return proxy ? [VENDOR_API_PREFIX, proxy] : [VENDOR_API_PREFIX];
+    if (this.watch === null || this.watch.trim() === '')
+      return proxy ? [VENDOR_API_PREFIX, proxy] : [VENDOR_API_PREFIX];
     const prefixes: string[] = [];
     for (const part of this.watch.trim().split(/\s+/)) {
       try {
@@ -853,7 +888,11 @@ export class KonproWidgetGuard extends LitElement {
   #number(value: number | null, fallback: number, attribute: string): number {
     if (value === null) return fallback;
     if (!Number.isFinite(value) || value < 0) {
-      this.#error('invalid-number', `${attribute} must be a number of seconds ≥ 0, got ${String(value)}; using ${fallback}`, true);
+      this.#error(
+        'invalid-number',
+        `${attribute} must be a number of seconds ≥ 0, got ${String(value)}; using ${fallback}`,
+        true,
+      );
       return fallback;
     }
     return value;

@@ -77,7 +77,12 @@ function parseEntry(text: string | null): JournalEntry | undefined {
   if (text === null) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    if (isRecord(value) && typeof value.url === 'string' && isValidSessionId(value.sessionId) && typeof value.createdAt === 'number') {
+    if (
+      isRecord(value) &&
+      typeof value.url === 'string' &&
+      isValidSessionId(value.sessionId) &&
+      typeof value.createdAt === 'number'
+    ) {
       const entry: JournalEntry = { url: value.url, sessionId: value.sessionId, createdAt: value.createdAt };
       if (typeof value.sentAt === 'number') entry.sentAt = value.sentAt;
       return entry;

@@ -52,12 +52,19 @@ export async function callProxy(
   let body: unknown;
   try {
     const text = await response.text();
-    body = text === '' ? undefined : /\bjson\b/i.test(response.headers.get('content-type') ?? '') ? parseJson(text) : undefined;
+    body =
+      text === ''
+        ? undefined
+        : /\bjson\b/i.test(response.headers.get('content-type') ?? '')
+          ? parseJson(text)
+          : undefined;
   } catch {
     body = MALFORMED;
   }
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-  return retryAfterMs === undefined ? { status: response.status, body } : { status: response.status, body, retryAfterMs };
+  return retryAfterMs === undefined
+    ? { status: response.status, body }
+    : { status: response.status, body, retryAfterMs };
 }
 
 /** Aborts when either aborts (AbortSignal.any is missing before Safari 17.4 and Firefox 124). */

@@ -17,7 +17,14 @@ import { isValidSessionId } from './session-id.js';
 
 export type TabMessage =
   | { kind: 'ended'; sessionId: string; reason: EndReason; endedAt: number }
-  | { kind: 'delete-settled'; key: string; sessionId: string; outcome: DeleteOutcomeKind; attempts: number; status?: number }
+  | {
+      kind: 'delete-settled';
+      key: string;
+      sessionId: string;
+      outcome: DeleteOutcomeKind;
+      attempts: number;
+      status?: number;
+    }
   | { kind: 'activity'; at: number };
 
 const NAME = 'konpro-widget-guard';

@@ -45,7 +45,10 @@ export class LeaseLocks implements TabLocks {
   readonly #store: UseStore;
   readonly #options: LeaseOptions;
 
-  constructor(store: UseStore = createStore('konpro-widget-guard-leases', 'leases'), options: LeaseOptions = { ttlMs: 5000, pollMs: 400 }) {
+  constructor(
+    store: UseStore = createStore('konpro-widget-guard-leases', 'leases'),
+    options: LeaseOptions = { ttlMs: 5000, pollMs: 400 },
+  ) {
     this.#store = store;
     this.#options = options;
   }
@@ -70,7 +73,10 @@ export class LeaseLocks implements TabLocks {
     const now = Date.now();
     await update<Lease | undefined>(
       name,
-      (lease) => (!lease || lease.until < now || lease.owner === this.#owner ? { owner: this.#owner, until: now + this.#options.ttlMs } : lease),
+      (lease) =>
+        !lease || lease.until < now || lease.owner === this.#owner
+          ? { owner: this.#owner, until: now + this.#options.ttlMs }
+          : lease,
       this.#store,
     );
     return (await get<Lease>(name, this.#store))?.owner === this.#owner;

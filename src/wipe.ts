@@ -43,7 +43,9 @@ export function parseWipe(value: string | null): { list: WipeList; errors: strin
 /** `name` (with `{session_id}` filled in) as a test: exact, or a prefix when it ends in `*`. */
 function matcher(pattern: string, sessionId: string): (name: string) => boolean {
   const filled = pattern.replaceAll('{session_id}', sessionId);
-  const test = filled.endsWith('*') ? (name: string) => name.startsWith(filled.slice(0, -1)) : (name: string) => name === filled;
+  const test = filled.endsWith('*')
+    ? (name: string) => name.startsWith(filled.slice(0, -1))
+    : (name: string) => name === filled;
   return (name) => !name.startsWith(OWN) && test(name);
 }
 

@@ -28,7 +28,8 @@ async function openTabs(count: number, query: Record<string, string>): Promise<T
   );
 }
 
-const endReasons = (tab: TabWindow) => tab.events.filter((e) => e.type === 'konpro-session-end').map((e) => e.detail.reason);
+const endReasons = (tab: TabWindow) =>
+  tab.events.filter((e) => e.type === 'konpro-session-end').map((e) => e.detail.reason);
 
 describe('every tab', () => {
   it('a logout in one tab tears down every other tab showing the session, at once', async () => {
@@ -104,10 +105,14 @@ describe('every tab', () => {
     const tab = await executeServerCommand<number, { url: string }>('tab-open', {
       url: `/test/fixtures/guard-page.html?session_id=${id}&proxy=${proxy.url}`,
     });
-    const inTab = <T>(expression: string) => executeServerCommand<T, { id: number; expression: string }>('tab-eval', { id: tab, expression });
+    const inTab = <T>(expression: string) =>
+      executeServerCommand<T, { id: number; expression: string }>('tab-eval', { id: tab, expression });
     try {
       await until(async () => (await inTab<string>('window.guard.state')) === 'active', 'active in the tab');
-      await until(async () => (await inTab<boolean>('window.widgetLoaded && document.readyState === "complete"')) === true, 'loaded');
+      await until(
+        async () => (await inTab<boolean>('window.widgetLoaded && document.readyState === "complete"')) === true,
+        'loaded',
+      );
       await executeServerCommand('tab-goto', { id: tab, url: '/test/fixtures/other.html' });
       // While that page is away (maybe in the back/forward cache), the session ends in this tab.
       const here = document.createElement('konpro-widget-guard');
@@ -120,10 +125,17 @@ describe('every tab', () => {
       await until(() => here.state === 'active', 'active here');
       await here.logout();
       here.remove();
-      const back = await executeServerCommand<{ readyState: string; bfcacheNotUsed: string[] | null }, { id: number }>('tab-back', { id: tab });
+      const back = await executeServerCommand<{ readyState: string; bfcacheNotUsed: string[] | null }, { id: number }>(
+        'tab-back',
+        { id: tab },
+      );
       // The guard must not keep pages out of the back/forward cache, so this really is a restore.
       expect(back.bfcacheNotUsed, 'reasons Chrome gave for not using the cache').to.equal(null);
-      await until(async () => (await inTab<string>('window.guard.state')) === 'terminated', 'terminated after going back', 5000);
+      await until(
+        async () => (await inTab<string>('window.guard.state')) === 'terminated',
+        'terminated after going back',
+        5000,
+      );
       expect(await inTab<number>('window.frameCount()')).to.equal(0);
       expect(await inTab<boolean[]>('window.restored')).to.deep.equal([false, true]);
     } finally {
@@ -137,7 +149,12 @@ describe('status checks', () => {
     const id = uniqueId();
     await proxy.session(id);
     const el = await fixture<KonproWidgetGuard>(html`
-      <konpro-widget-guard proxy=${proxy.url} check-interval=${seconds} widget-src="/test/fixtures/widget.html?session_id={session_id}" session-id=${id}></konpro-widget-guard>
+      <konpro-widget-guard
+        proxy=${proxy.url}
+        check-interval=${seconds}
+        widget-src="/test/fixtures/widget.html?session_id={session_id}"
+        session-id=${id}
+      ></konpro-widget-guard>
     `);
     await until(() => el.state === 'active', 'active');
     return el;
@@ -146,7 +163,9 @@ describe('status checks', () => {
   it('status terminated ends the session', async () => {
     const proxy = new FakeProxy();
     const el = await checkedGuard(proxy, '0.2');
-    const ended = new Promise<SessionEndDetail>((resolve) => el.addEventListener('konpro-session-end', (e) => resolve(e.detail)));
+    const ended = new Promise<SessionEndDetail>((resolve) =>
+      el.addEventListener('konpro-session-end', (e) => resolve(e.detail)),
+    );
     await proxy.session(el.sessionId!, { status: 'terminated' });
     expect(await ended).to.deep.equal({ sessionId: el.sessionId, reason: 'terminated' });
     expect(frameOf(el)).to.equal(null);
@@ -155,8 +174,16 @@ describe('status checks', () => {
   it('a 404 ends it; 503, 429 and dropped connections do not, and back off', async () => {
     const proxy = new FakeProxy();
     const el = await checkedGuard(proxy, '0.2');
-    await proxy.faults({ method: 'GET', status: 503, times: 2 }, { method: 'GET', status: 429, times: 1 }, { method: 'GET', status: 500, times: 1 });
-    await until(async () => (await proxy.log()).filter((e) => e.method === 'GET' && e.outcome?.startsWith('fault')).length >= 4, 'faults served', 20_000);
+    await proxy.faults(
+      { method: 'GET', status: 503, times: 2 },
+      { method: 'GET', status: 429, times: 1 },
+      { method: 'GET', status: 500, times: 1 },
+    );
+    await until(
+      async () => (await proxy.log()).filter((e) => e.method === 'GET' && e.outcome?.startsWith('fault')).length >= 4,
+      'faults served',
+      20_000,
+    );
     expect(el.state).to.equal('active');
     await proxy.faults({ method: 'GET', status: 404, times: 1 });
     await until(() => el.state === 'terminated', 'ended by 404', 20_000);
@@ -185,10 +212,16 @@ describe('expiry', () => {
   it('ends the session at expires-at (reason expired)', async () => {
     const at = new Date(Date.now() + 600).toISOString();
     const el = await fixture<KonproWidgetGuard>(html`
-      <konpro-widget-guard widget-src="/test/fixtures/widget.html?session_id={session_id}" session-id=${uniqueId()} expires-at=${at}></konpro-widget-guard>
+      <konpro-widget-guard
+        widget-src="/test/fixtures/widget.html?session_id={session_id}"
+        session-id=${uniqueId()}
+        expires-at=${at}
+      ></konpro-widget-guard>
     `);
     await until(() => el.state === 'active', 'active');
-    const ended = new Promise<SessionEndDetail>((resolve) => el.addEventListener('konpro-session-end', (e) => resolve(e.detail)));
+    const ended = new Promise<SessionEndDetail>((resolve) =>
+      el.addEventListener('konpro-session-end', (e) => resolve(e.detail)),
+    );
     expect((await ended).reason).to.equal('expired');
     expect(Date.now()).to.be.at.least(Date.parse(at));
   });
@@ -196,14 +229,19 @@ describe('expiry', () => {
   it('ends at the expires_at the proxy gave when the session started', async () => {
     const proxy = new FakeProxy();
     await proxy.expiresIn(700);
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`,
+    );
     await el.start();
     await until(() => el.state === 'terminated', 'expired', 3000);
   });
 
   it('ends at once when the machine wakes past the expiry', async () => {
     const el = await fixture<KonproWidgetGuard>(html`
-      <konpro-widget-guard widget-src="/test/fixtures/widget.html?session_id={session_id}" session-id=${uniqueId()}></konpro-widget-guard>
+      <konpro-widget-guard
+        widget-src="/test/fixtures/widget.html?session_id={session_id}"
+        session-id=${uniqueId()}
+      ></konpro-widget-guard>
     `);
     await until(() => el.state === 'active', 'active');
     el.expiresAt = Date.now() + 3_600_000;
@@ -226,7 +264,13 @@ describe('logout-trigger', () => {
     const id = uniqueId();
     await proxy.session(id);
     const el = await fixture<KonproWidgetGuard>(html`
-      <konpro-widget-guard proxy=${proxy.url} logout-trigger=".sign-out" check-interval="0" widget-src="/test/fixtures/widget.html?session_id={session_id}" session-id=${id}></konpro-widget-guard>
+      <konpro-widget-guard
+        proxy=${proxy.url}
+        logout-trigger=".sign-out"
+        check-interval="0"
+        widget-src="/test/fixtures/widget.html?session_id={session_id}"
+        session-id=${id}
+      ></konpro-widget-guard>
     `);
     await until(() => el.state === 'active', 'active');
     const button = document.createElement('button');
@@ -234,7 +278,10 @@ describe('logout-trigger', () => {
     button.innerHTML = '<span>Sign out</span>';
     document.body.append(button);
     let seenInClick: string | undefined;
-    button.addEventListener('click', () => (seenInClick = `${el.state}:${frameOf(el) === null ? 'no frame' : 'frame'}`));
+    button.addEventListener(
+      'click',
+      () => (seenInClick = `${el.state}:${frameOf(el) === null ? 'no frame' : 'frame'}`),
+    );
     button.querySelector('span')!.click();
     button.remove();
     expect(seenInClick).to.equal('terminated:no frame');
@@ -243,7 +290,11 @@ describe('logout-trigger', () => {
 
   it('reports an invalid selector once and keeps the widget', async () => {
     const el = await fixture<KonproWidgetGuard>(html`
-      <konpro-widget-guard logout-trigger="button[" widget-src="/test/fixtures/widget.html?session_id={session_id}" session-id=${uniqueId()}></konpro-widget-guard>
+      <konpro-widget-guard
+        logout-trigger="button["
+        widget-src="/test/fixtures/widget.html?session_id={session_id}"
+        session-id=${uniqueId()}
+      ></konpro-widget-guard>
     `);
     await until(() => el.state === 'active', 'active');
     const codes: string[] = [];

@@ -10,7 +10,10 @@ import { FakeProxy, sleep, uniqueId, until } from './support/helpers.js';
 
 const fast = { backoff: { baseMs: 30, capMs: 200 }, timeoutMs: 2000 };
 
-function outbox(store = createStore(uniqueId('outbox'), 'deletes'), extra: ConstructorParameters<typeof DeleteOutbox>[0] = {}) {
+function outbox(
+  store = createStore(uniqueId('outbox'), 'deletes'),
+  extra: ConstructorParameters<typeof DeleteOutbox>[0] = {},
+) {
   const box = new DeleteOutbox({ store, options: fast, ...extra });
   const settled: DeleteDetail[] = [];
   const scope = new AbortController();
@@ -46,7 +49,10 @@ describe('DeleteOutbox', () => {
   it('retries 5xx and 429 (honouring Retry-After) until one success', async () => {
     const proxy = new FakeProxy();
     const { id, url } = await sessionAt(proxy);
-    await proxy.faults({ method: 'DELETE', status: 503, times: 2 }, { method: 'DELETE', status: 429, retryAfter: 1, times: 1 });
+    await proxy.faults(
+      { method: 'DELETE', status: 503, times: 2 },
+      { method: 'DELETE', status: 429, retryAfter: 1, times: 1 },
+    );
     const { box, settled } = outbox();
     const started = Date.now();
     const first = await box.submit(url, id);
@@ -147,7 +153,8 @@ describe('DeleteOutbox', () => {
     const { id, url } = await sessionAt(proxy);
     const real = createStore(uniqueId('outbox'), 'deletes');
     let calls = 0;
-    const store: typeof real = (mode, callback) => (++calls > 1 ? Promise.reject(new Error('connection lost')) : real(mode, callback));
+    const store: typeof real = (mode, callback) =>
+      ++calls > 1 ? Promise.reject(new Error('connection lost')) : real(mode, callback);
     const errors: unknown[] = [];
     const { box } = outbox(store);
     box.onStorageError = (error) => errors.push(error);
@@ -231,16 +238,21 @@ describe('DeleteOutbox', () => {
     expect(box.persistent).to.equal(false);
     expect((await box.submit(url, id)).outcome).to.equal('deleted');
   });
-
 });
 
 async function openOutboxTab(storeName: string): Promise<number> {
-  const tab = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/outbox-tab.html?store=${storeName}` });
-  await until(async () => (await executeServerCommand('tab-eval', { id: tab, expression: 'window.ready === true' })) === true, 'tab ready');
+  const tab = await executeServerCommand<number, { url: string }>('tab-open', {
+    url: `/test/fixtures/outbox-tab.html?store=${storeName}`,
+  });
+  await until(
+    async () => (await executeServerCommand('tab-eval', { id: tab, expression: 'window.ready === true' })) === true,
+    'tab ready',
+  );
   return tab;
 }
 
-const inTab = <T>(id: number, expression: string) => executeServerCommand<T, { id: number; expression: string }>('tab-eval', { id, expression });
+const inTab = <T>(id: number, expression: string) =>
+  executeServerCommand<T, { id: number; expression: string }>('tab-eval', { id, expression });
 
 describe('DeleteOutbox across tabs (real pages)', () => {
   it('an offline logout is queued, then delivered when the page is back online', async function () {
@@ -252,11 +264,19 @@ describe('DeleteOutbox across tabs (real pages)', () => {
       await executeServerCommand('tab-offline', { id: tab, offline: true });
       // A retry far away: only the `online` event can deliver it within the test.
       await inTab(tab, 'window.outbox.options.backoff = { baseMs: 60000, capMs: 60000 }, true');
-      const first = await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`);
+      const first = await inTab<{ outcome: string }>(
+        tab,
+        `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`,
+      );
       expect(first.outcome).to.equal('queued');
       expect(await proxy.deletes(id)).to.deep.equal([]);
       await executeServerCommand('tab-offline', { id: tab, offline: false });
-      await until(async () => (await inTab<Array<{ outcome: string }>>(tab, 'window.settled')).some((d) => d.outcome === 'deleted'), 'delivered after reconnect', 8000);
+      await until(
+        async () =>
+          (await inTab<Array<{ outcome: string }>>(tab, 'window.settled')).some((d) => d.outcome === 'deleted'),
+        'delivered after reconnect',
+        8000,
+      );
       expect((await proxy.deletes(id)).map((d) => d.outcome)).to.deep.equal(['deleted']);
     } finally {
       await executeServerCommand('tab-close', { id: tab });
@@ -272,11 +292,19 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 2 });
     const tab = await openOutboxTab(storeName);
     await inTab(tab, 'window.outbox.options.backoff = { baseMs: 60000, capMs: 60000 }, true');
-    expect((await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`)).outcome).to.equal('queued');
+    expect(
+      (await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`))
+        .outcome,
+    ).to.equal('queued');
     await executeServerCommand('tab-close', { id: tab });
     const next = await openOutboxTab(storeName); // "reload": a new page of the origin
     try {
-      await until(async () => (await inTab<Array<{ outcome: string }>>(next, 'window.settled')).some((d) => d.outcome === 'deleted'), 'delivered on load', 8000);
+      await until(
+        async () =>
+          (await inTab<Array<{ outcome: string }>>(next, 'window.settled')).some((d) => d.outcome === 'deleted'),
+        'delivered on load',
+        8000,
+      );
     } finally {
       await executeServerCommand('tab-close', { id: next });
     }
@@ -300,7 +328,11 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     next.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
     document.body.append(next);
     try {
-      await until(async () => (await proxy.deletes(id)).some((d) => d.outcome === 'deleted'), 'delivered by the next page', 10_000);
+      await until(
+        async () => (await proxy.deletes(id)).some((d) => d.outcome === 'deleted'),
+        'delivered by the next page',
+        10_000,
+      );
     } finally {
       next.remove();
     }
@@ -313,9 +345,18 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     const storeName = uniqueId('outbox');
     // The first attempt hangs long enough for the sender to be killed mid-request.
     await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 1 });
-    const sender = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/outbox-tab.html?store=${storeName}` });
-    await until(async () => (await executeServerCommand('tab-eval', { id: sender, expression: 'window.ready === true' })) === true, 'sender ready');
-    await executeServerCommand('tab-eval', { id: sender, expression: `void window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)}), true` });
+    const sender = await executeServerCommand<number, { url: string }>('tab-open', {
+      url: `/test/fixtures/outbox-tab.html?store=${storeName}`,
+    });
+    await until(
+      async () =>
+        (await executeServerCommand('tab-eval', { id: sender, expression: 'window.ready === true' })) === true,
+      'sender ready',
+    );
+    await executeServerCommand('tab-eval', {
+      id: sender,
+      expression: `void window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)}), true`,
+    });
     await until(async () => (await proxy.deletes(id)).length === 1, 'first attempt under way');
     // Another tab of the origin picks the delete up from storage (replay on load) and waits for the lock.
     const store = createStore(storeName, 'deletes');
@@ -324,7 +365,11 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     await sleep(200);
     expect(settled, 'nobody else sends while the sender lives').to.deep.equal([]);
     await executeServerCommand('tab-crash', { id: sender });
-    await until(() => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'), 'finished by the other tab', 10_000);
+    await until(
+      () => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'),
+      'finished by the other tab',
+      10_000,
+    );
     const all = await entries<string, OutboxEntry>(store);
     expect(all.every(([, e]) => e.settled)).to.equal(true);
     scope.abort();

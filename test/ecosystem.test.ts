@@ -1,12 +1,28 @@
 import { expect, use } from '@esm-bundle/chai';
 import { chaiA11yAxe } from 'chai-a11y-axe';
 import type { KonproWidgetGuard } from '../src/index.js';
-import { activeGuard, echoUrl, FakeProxy, fixture, fixtureCleanup, frameOf, html, sleep, uniqueId, until, WIDGET, GONE } from './support/helpers.js';
+import {
+  activeGuard,
+  echoUrl,
+  FakeProxy,
+  fixture,
+  fixtureCleanup,
+  frameOf,
+  html,
+  sleep,
+  uniqueId,
+  until,
+  WIDGET,
+  GONE,
+} from './support/helpers.js';
 
 use(chaiA11yAxe);
 afterEach(() => fixtureCleanup());
 
-async function framePage<T extends Window>(url: string, ready: (win: T) => boolean): Promise<{ win: T; close(): void }> {
+async function framePage<T extends Window>(
+  url: string,
+  ready: (win: T) => boolean,
+): Promise<{ win: T; close(): void }> {
   const frame = document.createElement('iframe');
   frame.src = url;
   document.body.append(frame);
@@ -31,7 +47,9 @@ describe('accessibility of every state', () => {
   });
 
   it('error', async () => {
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard widget-src=${WIDGET} session-id="not valid"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard widget-src=${WIDGET} session-id="not valid"></konpro-widget-guard>`,
+    );
     expect(el.state).to.equal('error');
     const alert = el.shadowRoot!.querySelector('.error')!;
     expect(alert.getAttribute('role')).to.equal('alert');
@@ -52,7 +70,11 @@ describe('accessibility of every state', () => {
     const live = guard.shadowRoot!.querySelector('[role="status"]')!;
     expect(live.getAttribute('aria-live')).to.equal('polite');
     const changes: string[] = [];
-    new MutationObserver(() => changes.push(live.textContent ?? '')).observe(live, { childList: true, characterData: true, subtree: true });
+    new MutationObserver(() => changes.push(live.textContent ?? '')).observe(live, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
     await fetch(GONE);
     await sleep(50);
     expect(changes.filter((text) => text !== '')).to.deep.equal(['The avatar session has ended.']);
@@ -62,7 +84,11 @@ describe('accessibility of every state', () => {
 describe('texts can be replaced and localised', () => {
   it('through slots and the strings property', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
-    guard.strings = { ended: 'Die Sitzung ist beendet.', endedAnnouncement: 'Sitzung beendet.', frameTitle: 'Avatar (Deutsch)' };
+    guard.strings = {
+      ended: 'Die Sitzung ist beendet.',
+      endedAnnouncement: 'Sitzung beendet.',
+      frameTitle: 'Avatar (Deutsch)',
+    };
     await guard.updateComplete;
     await fetch(GONE);
     await guard.updateComplete;
@@ -93,7 +119,12 @@ describe('a strict Content-Security-Policy with Trusted Types', () => {
     const page = await framePage<CspWindow>('/test/fixtures/csp-page.html', (w) => w.ready === true);
     try {
       const steps = await page.win.runGuard(proxy.url);
-      expect(steps).to.deep.equal(['mounted:1', 'detected:terminated:0', 'logout:terminated:deleted', 'trusted-types:enforced']);
+      expect(steps).to.deep.equal([
+        'mounted:1',
+        'detected:terminated:0',
+        'logout:terminated:deleted',
+        'trusted-types:enforced',
+      ]);
       await until(() => page.win.violations.length > 0, 'the probe is reported');
       // The probe's report, and nothing from the guard.
       expect(page.win.violations.map((v) => v.split(':')[0])).to.deep.equal(['require-trusted-types-for']);

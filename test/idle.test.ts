@@ -16,14 +16,17 @@ interface Recorded {
 
 function record(el: KonproWidgetGuard): Recorded {
   const r: Recorded = { warnings: [], ends: [], starts: [] };
-  el.addEventListener('konpro-idle-warning', (e) => r.warnings.push((e).detail.secondsLeft));
+  el.addEventListener('konpro-idle-warning', (e) => r.warnings.push(e.detail.secondsLeft));
   el.addEventListener('konpro-session-end', (e) => r.ends.push(e.detail));
   el.addEventListener('konpro-session-start', (e) => r.starts.push(e.detail.sessionId));
   return r;
 }
 
 /** A kiosk guard: auto-start, idle timeout; started and active. */
-async function kiosk(proxy: FakeProxy, attributes: Record<string, string> = {}): Promise<{ el: KonproWidgetGuard; events: Recorded }> {
+async function kiosk(
+  proxy: FakeProxy,
+  attributes: Record<string, string> = {},
+): Promise<{ el: KonproWidgetGuard; events: Recorded }> {
   const el = document.createElement('konpro-widget-guard');
   el.setAttribute('proxy', proxy.url);
   el.setAttribute('auto-start', '');
@@ -158,7 +161,9 @@ describe('reset() as one transaction', () => {
     const databases = (await indexedDB.databases()).map((d) => d.name);
     expect(databases).to.not.include(`avatar-cache-${id}`);
     expect(databases, 'the guard keeps its own stores').to.include('konpro-widget-guard-ended');
-    expect(await get(id, createStore('konpro-widget-guard-ended', 'ended')), 'the ended record survives').to.not.equal(undefined);
+    expect(await get(id, createStore('konpro-widget-guard-ended', 'ended')), 'the ended record survives').to.not.equal(
+      undefined,
+    );
     localStorage.removeItem('site-theme');
     document.cookie = 'site_pref=; Max-Age=0; path=/';
   });
@@ -169,7 +174,10 @@ describe('reset() as one transaction', () => {
     const frame = frameOf(el)!;
     await frameLoaded(frame).catch(() => {});
     const started = new Promise<void>((resolve) =>
-      window.addEventListener('message', (e) => (e.data as { type?: string })?.type === 'test-media-started' && resolve()),
+      window.addEventListener(
+        'message',
+        (e) => (e.data as { type?: string })?.type === 'test-media-started' && resolve(),
+      ),
     );
     frame.contentWindow!.postMessage({ cmd: 'media' }, '*');
     await started;

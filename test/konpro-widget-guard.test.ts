@@ -15,7 +15,9 @@ import {
   sleep,
   uniqueId,
   until,
-  WIDGET, GONE } from './support/helpers.js';
+  WIDGET,
+  GONE,
+} from './support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
@@ -69,7 +71,10 @@ describe('<konpro-widget-guard> mounting', () => {
     expect(el.querySelector('.embed')!.getAttribute('data-session')).to.equal(id);
     const next = uniqueId();
     el.sessionId = next;
-    await until(() => el.state === 'active' && el.querySelector('.embed')?.getAttribute('data-session') === next, 'second session');
+    await until(
+      () => el.state === 'active' && el.querySelector('.embed')?.getAttribute('data-session') === next,
+      'second session',
+    );
     expect(el.querySelectorAll('.embed').length).to.equal(1);
     expect(el.querySelector('template')).to.exist;
   });
@@ -88,7 +93,9 @@ describe('<konpro-widget-guard> session-id validation', () => {
 
   for (const value of bad) {
     it(`refuses ${JSON.stringify(value.length > 20 ? `${value.slice(0, 12)}… (${value.length})` : value)}: error state, an event, nothing mounted`, async () => {
-      const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard widget-src=${WIDGET}></konpro-widget-guard>`);
+      const el = await fixture<KonproWidgetGuard>(
+        html`<konpro-widget-guard widget-src=${WIDGET}></konpro-widget-guard>`,
+      );
       const errors = recordEvents(el, 'konpro-guard-error');
       const requests: string[] = [];
       const observer = new PerformanceObserver((list) => requests.push(...list.getEntries().map((e) => e.name)));
@@ -106,7 +113,9 @@ describe('<konpro-widget-guard> session-id validation', () => {
   }
 
   it('recovers when a valid id follows', async () => {
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard widget-src=${WIDGET} session-id="bad id"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard widget-src=${WIDGET} session-id="bad id"></konpro-widget-guard>`,
+    );
     expect(el.state).to.equal('error');
     el.sessionId = uniqueId();
     await until(() => el.state === 'active', 'active');
@@ -127,7 +136,9 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
   it('tears the widget down before the caller of fetch() gets the terminated response', async () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
     const ended = recordEvents(guard, 'konpro-session-end');
-    const response = await fetch(echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' }, request_id: 'r' }));
+    const response = await fetch(
+      echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' }, request_id: 'r' }),
+    );
     // Same task as the caller's resumption: no await in between.
     expect(frameOf(guard), 'frame gone when fetch resolves').to.equal(null);
     expect(guard.state).to.equal('terminated');
@@ -287,7 +298,10 @@ describe('<konpro-widget-guard> messages from the widget frame', () => {
     stranger.src = `/test/fixtures/widget.html?session_id=${id}`;
     document.body.append(stranger);
     await frameLoaded(stranger);
-    stranger.contentWindow!.postMessage({ cmd: 'post', data: { type: 'konpro-session-terminated', session_id: id } }, '*');
+    stranger.contentWindow!.postMessage(
+      { cmd: 'post', data: { type: 'konpro-session-terminated', session_id: id } },
+      '*',
+    );
     const own = frameOf(guard)!.contentWindow!;
     own.postMessage({ cmd: 'post', data: { type: 'konpro-session-terminated', session_id: 'other' } }, '*');
     own.postMessage({ cmd: 'post', data: { type: 'konpro-session-terminated' } }, '*');
@@ -375,7 +389,10 @@ describe('<konpro-widget-guard> teardown', () => {
     const ended = recordEvents(guard, 'konpro-session-end');
     const first = guard.sessionId!;
     guard.sessionId = uniqueId();
-    await until(() => guard.state === 'active' && frameOf(guard)?.src.includes(guard.sessionId!) === true, 'second session');
+    await until(
+      () => guard.state === 'active' && frameOf(guard)?.src.includes(guard.sessionId!) === true,
+      'second session',
+    );
     expect(guard.shadowRoot!.querySelectorAll('iframe').length).to.equal(1);
     guard.remove();
     expect(guard.shadowRoot!.querySelectorAll('iframe').length).to.equal(0);
@@ -405,10 +422,13 @@ describe('<konpro-widget-guard> never again', () => {
     const id = guard.sessionId!;
     await fetch(GONE);
     await sleep(100); // the IndexedDB write is asynchronous
-    const tab = await executeServerCommand<number, { url: string }>('tab-open', { url: `/test/fixtures/guard-page.html?session_id=${id}` });
+    const tab = await executeServerCommand<number, { url: string }>('tab-open', {
+      url: `/test/fixtures/guard-page.html?session_id=${id}`,
+    });
     try {
       await until(
-        async () => (await executeServerCommand('tab-eval', { id: tab, expression: 'window.guard.state' })) === 'terminated',
+        async () =>
+          (await executeServerCommand('tab-eval', { id: tab, expression: 'window.guard.state' })) === 'terminated',
         'terminated in the new tab',
       );
       expect(await executeServerCommand('tab-eval', { id: tab, expression: 'window.frameCount()' })).to.equal(0);
@@ -458,8 +478,10 @@ describe('<konpro-widget-guard> logout()', () => {
 describe('<konpro-widget-guard> leaves nothing behind', () => {
   it('1,000 mount/teardown cycles leave no frames, listeners, timers or patches', async function () {
     this.timeout(120_000);
-    const listeners = () => executeServerCommand<string[], { expression: string }>('cdp-listeners', { expression: 'window' });
-    const docListeners = () => executeServerCommand<string[], { expression: string }>('cdp-listeners', { expression: 'document' });
+    const listeners = () =>
+      executeServerCommand<string[], { expression: string }>('cdp-listeners', { expression: 'window' });
+    const docListeners = () =>
+      executeServerCommand<string[], { expression: string }>('cdp-listeners', { expression: 'document' });
     const host = await fixture<HTMLDivElement>(html`<div></div>`);
     // Timers set by the guard's own modules (not by the test harness).
     const liveTimers = new Set<number>();
@@ -495,7 +517,8 @@ describe('<konpro-widget-guard> leaves nothing behind', () => {
         const started = oneEvent(guard, 'konpro-session-start');
         host.append(guard);
         await started;
-        if (i % 2 === 0) guard.remove(); // released
+        if (i % 2 === 0)
+          guard.remove(); // released
         else {
           guard.dispatchEvent(new Event('noop'));
           (guard as unknown as { logout(): Promise<unknown> }).logout().catch(() => {}); // ended (no proxy: failed)
@@ -524,7 +547,9 @@ describe('<konpro-widget-guard> leaves nothing behind', () => {
 describe('<konpro-widget-guard> start()', () => {
   it('asks the proxy for a session and mounts its widget URL', async () => {
     const proxy = new FakeProxy();
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`,
+    );
     const started = oneEvent(el, 'konpro-session-start');
     await el.start();
     const { sessionId } = (await started).detail;
@@ -551,7 +576,9 @@ describe('<konpro-widget-guard> start()', () => {
 
   it('coalesces concurrent calls into one session', async () => {
     const proxy = new FakeProxy();
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`,
+    );
     await Promise.all([el.start(), el.start(), el.start()]);
     expect((await proxy.log()).filter((e) => e.method === 'POST').length).to.equal(1);
   });
@@ -582,7 +609,9 @@ describe('<konpro-widget-guard> start()', () => {
   });
 
   it('refuses a proxy on another origin', async () => {
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard proxy="https://elsewhere.example/api"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard proxy="https://elsewhere.example/api"></konpro-widget-guard>`,
+    );
     const errors = recordEvents(el, 'konpro-guard-error');
     await el.start().catch(() => {});
     expect(errors.map((e) => (e.detail as { code: string }).code)).to.include('invalid-proxy');

@@ -1,7 +1,20 @@
 // Operations that overlap: each case here was a defect found in review, and stays fixed.
 import { expect } from '@esm-bundle/chai';
 import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
-import { activeGuard, echoUrl, FakeProxy, fixture, fixtureCleanup, frameOf, GONE, html, sleep, uniqueId, until, WIDGET } from './support/helpers.js';
+import {
+  activeGuard,
+  echoUrl,
+  FakeProxy,
+  fixture,
+  fixtureCleanup,
+  frameOf,
+  GONE,
+  html,
+  sleep,
+  uniqueId,
+  until,
+  WIDGET,
+} from './support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
@@ -10,7 +23,9 @@ function events(el: EventTarget): string[] {
   for (const type of ['konpro-session-start', 'konpro-session-end', 'konpro-delete'] as const) {
     el.addEventListener(type, (e) => {
       const detail = (e as CustomEvent<{ reason?: string; outcome?: string }>).detail;
-      seen.push(`${type.slice(7)}${detail.reason ? `:${detail.reason}` : ''}${detail.outcome ? `:${detail.outcome}` : ''}`);
+      seen.push(
+        `${type.slice(7)}${detail.reason ? `:${detail.reason}` : ''}${detail.outcome ? `:${detail.outcome}` : ''}`,
+      );
     });
   }
   return seen;
@@ -20,7 +35,9 @@ describe('overlapping operations', () => {
   it('a logout while start() waits for the proxy: the new session never goes live, and is deleted', async () => {
     const proxy = new FakeProxy();
     await proxy.faults({ method: 'POST', delayMs: 300 });
-    const el = await fixture<KonproWidgetGuard>(html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`);
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`,
+    );
     const seen = events(el);
     const starting = el.start();
     await sleep(50);
@@ -41,7 +58,13 @@ describe('overlapping operations', () => {
     await proxy.session(id);
     const el = document.createElement('konpro-widget-guard');
     const seen = events(el);
-    Object.assign(el, { proxy: proxy.url, checkInterval: 0.2, widgetSrc: WIDGET, expiresAt: Date.now() - 1000, sessionId: id });
+    Object.assign(el, {
+      proxy: proxy.url,
+      checkInterval: 0.2,
+      widgetSrc: WIDGET,
+      expiresAt: Date.now() - 1000,
+      sessionId: id,
+    });
     (await fixture(html`<div></div>`)).append(el);
     await until(() => el.state === 'terminated', 'ended');
     await sleep(700);

@@ -35,8 +35,21 @@ const FAULTS = {
 };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('logout' as const), tab: fc.nat(TABS - 1), session: fc.nat(SESSIONS - 1) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('fault' as const), fault: fc.constantFrom<keyof typeof FAULTS>('status503', 'status429', 'drop', 'slow') }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('logout' as const),
+      tab: fc.nat(TABS - 1),
+      session: fc.nat(SESSIONS - 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      fault: fc.constantFrom<keyof typeof FAULTS>('status503', 'status429', 'drop', 'slow'),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('reload' as const), tab: fc.nat(TABS - 1) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
 );
@@ -48,7 +61,6 @@ async function openTab(host: HTMLElement, storeName: string): Promise<HTMLIFrame
   await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
   return frame;
 }
-
 
 describe('DeleteOutbox under random interleavings (fast-check)', () => {
   it('every logout is eventually confirmed, exactly once, and nothing is lost', async function () {
@@ -93,7 +105,11 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
           for (const id of sessions) {
             const confirmations = log.filter((e) => e.id === id && e.outcome === 'deleted').length;
             expect(confirmations, `session ${id} confirmed`).to.equal(loggedOut.has(id) ? 1 : 0);
-            if (!loggedOut.has(id)) expect(log.filter((e) => e.id === id), `no delete for ${id}`).to.deep.equal([]);
+            if (!loggedOut.has(id))
+              expect(
+                log.filter((e) => e.id === id),
+                `no delete for ${id}`,
+              ).to.deep.equal([]);
           }
           const tombstones = (await entries<string, OutboxEntry>(store)).map(([, e]) => e.sessionId).sort();
           expect(tombstones).to.deep.equal([...loggedOut].sort());

@@ -11,7 +11,9 @@ interface RecipeWindow extends Window {
   ended?: string[];
 }
 
-async function openRecipe(url: string): Promise<{ win: RecipeWindow; guard: () => KonproWidgetGuard | null; close(): void }> {
+async function openRecipe(
+  url: string,
+): Promise<{ win: RecipeWindow; guard: () => KonproWidgetGuard | null; close(): void }> {
   const frame = document.createElement('iframe');
   frame.style.cssText = 'width: 800px; height: 700px';
   frame.src = url;
@@ -29,7 +31,10 @@ async function startsAndLogsOut(url: string): Promise<RecipeWindow> {
     await until(() => page.guard()?.state === 'active', `${url}: widget live`, 8000);
     const guard = page.guard()!;
     expect(guard.shadowRoot!.querySelector('iframe')!.src).to.contain('/test/fixtures/widget.html?session_id=');
-    const deleted = (await (await fetch('/test-api/control/recipes/log')).json()) as Array<{ method: string; id: string }>;
+    const deleted = (await (await fetch('/test-api/control/recipes/log')).json()) as Array<{
+      method: string;
+      id: string;
+    }>;
     const before = deleted.filter((e) => e.method === 'DELETE' && e.id === guard.sessionId).length;
     page.win.document.querySelector<HTMLButtonElement>('#logout')!.click();
     expect(guard.state).to.equal('terminated');

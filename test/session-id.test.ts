@@ -13,8 +13,12 @@ describe('session ids', () => {
     }
   });
   it('builds a session URL under a collection', () => {
-    expect(sessionResourceUrl('https://x.test/api/widget-sessions', 'abc')).to.equal('https://x.test/api/widget-sessions/abc');
-    expect(sessionResourceUrl('https://x.test/api/widget-sessions/', 'abc')).to.equal('https://x.test/api/widget-sessions/abc');
+    expect(sessionResourceUrl('https://x.test/api/widget-sessions', 'abc')).to.equal(
+      'https://x.test/api/widget-sessions/abc',
+    );
+    expect(sessionResourceUrl('https://x.test/api/widget-sessions/', 'abc')).to.equal(
+      'https://x.test/api/widget-sessions/abc',
+    );
     expect(() => sessionResourceUrl('https://x.test/api', '../x')).to.throw(/only contain/);
   });
 });

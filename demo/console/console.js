@@ -163,7 +163,8 @@ function updateRow(row, session) {
   row.classList.toggle('ended', !active);
   const status = /** @type {HTMLElement} */ (row.querySelector('.status'));
   const label = active ? 'active' : `terminated${session.ended ? ` (${session.ended})` : ''}`;
-  if (status.textContent !== label) status.replaceChildren(el('span', `badge ${active ? 'active' : 'terminated'}`, label));
+  if (status.textContent !== label)
+    status.replaceChildren(el('span', `badge ${active ? 'active' : 'terminated'}`, label));
   const revoke = /** @type {HTMLButtonElement} */ (row.querySelector('button.revoke'));
   if (!active) revoke.disabled = true;
 }
@@ -212,13 +213,17 @@ function renderFaults(state) {
   for (const fieldset of faultsForm.querySelectorAll('fieldset')) {
     const target = /** @type {'vendor' | 'proxy'} */ (fieldset.dataset.target);
     const settings = state[target];
-    const input = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (fieldset.querySelector(`[name="${name}"]`));
+    const input = (/** @type {string} */ name) =>
+      /** @type {HTMLInputElement} */ (fieldset.querySelector(`[name="${name}"]`));
     input('latencyMs').value = String(settings.latencyMs);
     input('errorRate').value = String(Math.round(settings.errorRate * 100));
     input('rateLimitPerMinute').value = String(settings.rateLimitPerMinute);
     input('offline').checked = settings.offline;
     showRate(input('errorRate'));
-    fieldset.classList.toggle('faulty', settings.offline || settings.errorRate > 0 || settings.latencyMs > 0 || settings.rateLimitPerMinute > 0);
+    fieldset.classList.toggle(
+      'faulty',
+      settings.offline || settings.errorRate > 0 || settings.latencyMs > 0 || settings.rateLimitPerMinute > 0,
+    );
   }
 }
 
@@ -234,7 +239,8 @@ function readFaults() {
   const state = {};
   for (const fieldset of faultsForm.querySelectorAll('fieldset')) {
     const target = /** @type {'vendor' | 'proxy'} */ (fieldset.dataset.target);
-    const input = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (fieldset.querySelector(`[name="${name}"]`));
+    const input = (/** @type {string} */ name) =>
+      /** @type {HTMLInputElement} */ (fieldset.querySelector(`[name="${name}"]`));
     state[target] = {
       latencyMs: Math.max(0, Math.round(Number(input('latencyMs').value) || 0)),
       errorRate: Math.min(1, Math.max(0, Number(input('errorRate').value) / 100)),
@@ -283,7 +289,10 @@ async function revokeSession(sessionId, button) {
 createForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const data = new FormData(createForm);
-  const body = { agentic_avatar_id: String(data.get('agentic_avatar_id')), max_duration: Number(data.get('max_duration')) };
+  const body = {
+    agentic_avatar_id: String(data.get('agentic_avatar_id')),
+    max_duration: Number(data.get('max_duration')),
+  };
   void (async () => {
     const answer = await call('POST', 'sessions', body);
     if (answer.status !== 201) return say(`Creating a session failed: ${describeError(answer)}`, true);

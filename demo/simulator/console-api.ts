@@ -59,10 +59,16 @@ export interface ConsoleSession {
 /** Long enough to outlast the largest injected latency (60 s). */
 const UPSTREAM_TIMEOUT_MS = 70_000;
 
-export async function handleConsoleApi(req: IncomingMessage, res: ServerResponse, path: string, ctx: ConsoleApiContext): Promise<void> {
+export async function handleConsoleApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: ConsoleApiContext,
+): Promise<void> {
   const method = req.method ?? 'GET';
   const route = path.slice(CONSOLE_API_PATH.length);
-  const fail = (code: SimulatorErrorCode, message: string, details?: unknown): void => sendError(res, code, message, { details });
+  const fail = (code: SimulatorErrorCode, message: string, details?: unknown): void =>
+    sendError(res, code, message, { details });
 
   // A form on another site must not be able to revoke sessions or flip faults.
   if (method !== 'GET' && method !== 'HEAD' && isCrossOrigin(req)) {
@@ -123,12 +129,18 @@ function listSessions(ctx: ConsoleApiContext): ConsoleSession[] {
   });
 }
 
-async function createSession(req: IncomingMessage, res: ServerResponse, body: unknown, ctx: ConsoleApiContext): Promise<void> {
+async function createSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  ctx: ConsoleApiContext,
+): Promise<void> {
   const options = isRecord(body) ? body : {};
   let apiKey = ctx.apiKey;
   if (options.account_id !== undefined) {
     const key = keyOfAccount(ctx, options.account_id);
-    if (key === undefined) return sendError(res, 'VALIDATION_ERROR', 'Unknown account_id', { details: { field: 'account_id' } });
+    if (key === undefined)
+      return sendError(res, 'VALIDATION_ERROR', 'Unknown account_id', { details: { field: 'account_id' } });
     apiKey = key;
   }
   const vendorBody = {
@@ -138,16 +150,26 @@ async function createSession(req: IncomingMessage, res: ServerResponse, body: un
   const answer = await callVendor(req, ctx, 'POST', SESSIONS_PATH, apiKey, JSON.stringify(vendorBody));
   if (!answer) return sendError(res, 'UPSTREAM_UNREACHABLE', 'The vendor API did not answer (is it offline?)');
   const created = answer.status === 201 && isRecord(answer.body) && isValidSessionId(answer.body.session_id);
-  const result = created && isRecord(answer.body) ? { ...answer.body, widget_url: ctx.widgetUrl(answer.body.session_id as string) } : answer.body;
+  const result =
+    created && isRecord(answer.body)
+      ? { ...answer.body, widget_url: ctx.widgetUrl(answer.body.session_id as string) }
+      : answer.body;
   return sendJson(res, answer.status, result, answer.requestId ? { 'x-request-id': answer.requestId } : {});
 }
 
-async function revokeSession(req: IncomingMessage, res: ServerResponse, sessionId: string | undefined, ctx: ConsoleApiContext): Promise<void> {
-  if (!isValidSessionId(sessionId)) return sendError(res, 'INVALID_REQUEST', 'Invalid session id', { details: { field: 'session_id' } });
+async function revokeSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  sessionId: string | undefined,
+  ctx: ConsoleApiContext,
+): Promise<void> {
+  if (!isValidSessionId(sessionId))
+    return sendError(res, 'INVALID_REQUEST', 'Invalid session id', { details: { field: 'session_id' } });
   const record = ctx.store.get(sessionId);
   if (!record) return sendError(res, 'RESOURCE_NOT_FOUND', 'Session not found', { details: { session_id: sessionId } });
   const apiKey = keyOfAccount(ctx, record.accountId);
-  if (apiKey === undefined) return sendError(res, 'PROCESSING_ERROR', 'No API key for the account that owns this session');
+  if (apiKey === undefined)
+    return sendError(res, 'PROCESSING_ERROR', 'No API key for the account that owns this session');
   const answer = await callVendor(req, ctx, 'DELETE', `${SESSIONS_PATH}/${sessionId}`, apiKey);
   if (!answer) return sendError(res, 'UPSTREAM_UNREACHABLE', 'The vendor API did not answer (is it offline?)');
   // The vendor's own answer, verbatim: the console shows exactly what the documented DELETE said.

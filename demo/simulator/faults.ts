@@ -58,7 +58,8 @@ export function parseFaultPatch(value: unknown): FaultPatch {
         case 'latencyMs':
         case 'rateLimitPerMinute': {
           const max = field === 'latencyMs' ? 60_000 : 1_000_000;
-          if (!Number.isInteger(raw) || (raw as number) < 0 || (raw as number) > max) problems.push(`${at} must be an integer from 0 to ${max}`);
+          if (!Number.isInteger(raw) || (raw as number) < 0 || (raw as number) > max)
+            problems.push(`${at} must be an integer from 0 to ${max}`);
           else settings[field] = raw as number;
           break;
         }
@@ -133,10 +134,19 @@ export class FaultInjector {
       const retryAfterMs = this.#countRequest(target, faults.rateLimitPerMinute);
       if (retryAfterMs !== undefined) {
         const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
-        sendError(res, 'RATE_LIMIT_EXCEEDED', `Rate limit of ${faults.rateLimitPerMinute} requests per minute exceeded. Retry after ${retryAfter} s.`, {
-          details: { limit: faults.rateLimitPerMinute, window_seconds: RATE_WINDOW_MS / 1000, retry_after_seconds: retryAfter },
-          headers: { 'Retry-After': retryAfter, 'x-konpro-simulated-fault': 'rate-limit' },
-        });
+        sendError(
+          res,
+          'RATE_LIMIT_EXCEEDED',
+          `Rate limit of ${faults.rateLimitPerMinute} requests per minute exceeded. Retry after ${retryAfter} s.`,
+          {
+            details: {
+              limit: faults.rateLimitPerMinute,
+              window_seconds: RATE_WINDOW_MS / 1000,
+              retry_after_seconds: retryAfter,
+            },
+            headers: { 'Retry-After': retryAfter, 'x-konpro-simulated-fault': 'rate-limit' },
+          },
+        );
         return 'handled';
       }
     }

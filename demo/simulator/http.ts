@@ -67,9 +67,15 @@ export interface ErrorOptions {
 }
 
 /** Answers `{"error":{"code","message","details"?},"request_id"}` with the code's status and an `x-request-id` header. */
-export function sendError(res: ServerResponse, code: SimulatorErrorCode, message: string, options: ErrorOptions = {}): void {
+export function sendError(
+  res: ServerResponse,
+  code: SimulatorErrorCode,
+  message: string,
+  options: ErrorOptions = {},
+): void {
   const requestId = options.requestId ?? newRequestId();
-  const error: ErrorBody['error'] = options.details === undefined ? { code, message } : { code, message, details: options.details };
+  const error: ErrorBody['error'] =
+    options.details === undefined ? { code, message } : { code, message, details: options.details };
   const body: ErrorBody = { error, request_id: requestId };
   sendJson(res, ERROR_STATUS[code], body, { ...options.headers, 'x-request-id': requestId });
 }
@@ -123,7 +129,9 @@ export async function discardBody(req: IncomingMessage): Promise<void> {
 export function splitUrl(url: string | undefined): { path: string; query: URLSearchParams } {
   const raw = url ?? '/';
   const at = raw.indexOf('?');
-  return at < 0 ? { path: raw, query: new URLSearchParams() } : { path: raw.slice(0, at), query: new URLSearchParams(raw.slice(at + 1)) };
+  return at < 0
+    ? { path: raw, query: new URLSearchParams() }
+    : { path: raw.slice(0, at), query: new URLSearchParams(raw.slice(at + 1)) };
 }
 
 /** One path segment, percent-decoded; `undefined` when the escape is malformed. */

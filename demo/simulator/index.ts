@@ -88,14 +88,17 @@ const WIDGET_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 const CONSOLE_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'Referrer-Policy': 'no-referrer',
 };
 
 export function createKonproSimulator(options: KonproSimulatorOptions = {}): KonproSimulator {
   const mountPath = (options.mountPath ?? '/konpro').replace(/\/+$/, '');
   if (mountPath !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(mountPath)) {
-    throw new TypeError(`createKonproSimulator: mountPath must be a URL path like "/konpro", got ${JSON.stringify(options.mountPath)}`);
+    throw new TypeError(
+      `createKonproSimulator: mountPath must be a URL path like "/konpro", got ${JSON.stringify(options.mountPath)}`,
+    );
   }
   const accounts = new Map(Object.entries(options.apiKeys ?? {}));
   const apiKey = options.devApiKey ?? accounts.keys().next().value ?? `kp_dev_${randomToken(32)}`;
@@ -105,7 +108,9 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
   const store = new SessionStore(now);
   const faults = new FaultInjector(options.random);
   const requests = new RequestLog(now);
-  const widgetBase = options.widgetOrigin ? new URL(`${mountPath}/widget/`, options.widgetOrigin).href : `${mountPath}/widget/`;
+  const widgetBase = options.widgetOrigin
+    ? new URL(`${mountPath}/widget/`, options.widgetOrigin).href
+    : `${mountPath}/widget/`;
   const widgetUrl = (sessionId: string): string => `${widgetBase}?session_id=${encodeURIComponent(sessionId)}`;
   const consoleContext = {
     store,
@@ -119,7 +124,12 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
     defaultAvatarId: options.defaultAvatarId ?? 'avatar_demo',
   };
 
-  async function route(req: IncomingMessage, res: ServerResponse, sub: string, query: URLSearchParams): Promise<boolean> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sub: string,
+    query: URLSearchParams,
+  ): Promise<boolean> {
     if (sub.startsWith('/v1/')) {
       // Logged before faults apply: a call that a fault dropped still reached the vendor's door.
       if (RequestLog.covers(sub)) requests.record(req, res, sub);
@@ -173,7 +183,8 @@ export function createKonproSimulator(options: KonproSimulatorOptions = {}): Kon
       } catch (error) {
         // A bug in the simulator must look like a vendor outage, not hang the request.
         console.error('konpro simulator:', error);
-        if (!res.headersSent) sendError(res, 'PROCESSING_ERROR', 'An internal error occurred while processing the request.');
+        if (!res.headersSent)
+          sendError(res, 'PROCESSING_ERROR', 'An internal error occurred while processing the request.');
         else res.destroy();
         return true;
       }
@@ -197,7 +208,9 @@ export interface RunningSimulator {
 }
 
 /** The simulator alone on a loopback port (0 = any free one): for tests and benchmarks. */
-export async function startSimulatorServer(options: KonproSimulatorOptions & { port?: number; host?: string } = {}): Promise<RunningSimulator> {
+export async function startSimulatorServer(
+  options: KonproSimulatorOptions & { port?: number; host?: string } = {},
+): Promise<RunningSimulator> {
   const simulator = createKonproSimulator(options);
   const server = createServer((req, res) => {
     void simulator.handle(req, res).then((handled) => {

@@ -53,7 +53,11 @@ export class RequestLog {
   /** Copies, oldest first, optionally only one method and/or one session. */
   list(filter: { method?: string; sessionId?: string } = {}): LoggedRequest[] {
     return this.#entries
-      .filter((e) => (filter.method === undefined || e.method === filter.method.toUpperCase()) && (filter.sessionId === undefined || e.session_id === filter.sessionId))
+      .filter(
+        (e) =>
+          (filter.method === undefined || e.method === filter.method.toUpperCase()) &&
+          (filter.sessionId === undefined || e.session_id === filter.sessionId),
+      )
       .map((e) => ({ ...e }));
   }
 

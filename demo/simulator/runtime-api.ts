@@ -50,7 +50,12 @@ export interface RuntimeApiContext {
   store: SessionStore;
 }
 
-export async function handleRuntimeApi(req: IncomingMessage, res: ServerResponse, path: string, ctx: RuntimeApiContext): Promise<void> {
+export async function handleRuntimeApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: RuntimeApiContext,
+): Promise<void> {
   const method = req.method ?? 'GET';
   if (method === 'OPTIONS') {
     await discardBody(req);
@@ -59,11 +64,20 @@ export async function handleRuntimeApi(req: IncomingMessage, res: ServerResponse
     return;
   }
   const requestId = newRequestId();
-  const fail = (code: SimulatorErrorCode, message: string, details?: unknown, headers: Record<string, string> = {}): void =>
-    sendError(res, code, message, { requestId, details, headers: { ...CORS_HEADERS, ...headers } });
+  const fail = (
+    code: SimulatorErrorCode,
+    message: string,
+    details?: unknown,
+    headers: Record<string, string> = {},
+  ): void => sendError(res, code, message, { requestId, details, headers: { ...CORS_HEADERS, ...headers } });
   const ok = (body: unknown): void => sendJson(res, 200, body, { ...CORS_HEADERS, 'x-request-id': requestId });
 
-  const route = path === `${RUNTIME_PATH}/session` && method === 'GET' ? 'session' : path === `${RUNTIME_PATH}/messages` && method === 'POST' ? 'messages' : null;
+  const route =
+    path === `${RUNTIME_PATH}/session` && method === 'GET'
+      ? 'session'
+      : path === `${RUNTIME_PATH}/messages` && method === 'POST'
+        ? 'messages'
+        : null;
   if (route === null) {
     await discardBody(req);
     return fail('RESOURCE_NOT_FOUND', `No endpoint ${method} ${path}`);
@@ -79,7 +93,8 @@ export async function handleRuntimeApi(req: IncomingMessage, res: ServerResponse
   }
 
   const auth = authenticate(req, ctx.store);
-  if ('code' in auth) return fail(auth.code, auth.message, auth.details, { 'WWW-Authenticate': 'Bearer realm="konpro-widget"' });
+  if ('code' in auth)
+    return fail(auth.code, auth.message, auth.details, { 'WWW-Authenticate': 'Bearer realm="konpro-widget"' });
   const { record } = auth;
   const name = avatarName(record.agenticAvatarId, record.settings);
 
@@ -110,12 +125,17 @@ export async function handleRuntimeApi(req: IncomingMessage, res: ServerResponse
   return ok(reply);
 }
 
-type Authenticated = { record: SessionRecord } | { code: SimulatorErrorCode; message: string; details?: { session_id: string } };
+type Authenticated =
+  { record: SessionRecord } | { code: SimulatorErrorCode; message: string; details?: { session_id: string } };
 
 function authenticate(req: IncomingMessage, store: SessionStore): Authenticated {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   const token = match?.[1];
-  if (token === undefined) return { code: 'INVALID_SESSION_TOKEN', message: 'Missing session token. Send it as "Authorization: Bearer <session_id>".' };
+  if (token === undefined)
+    return {
+      code: 'INVALID_SESSION_TOKEN',
+      message: 'Missing session token. Send it as "Authorization: Bearer <session_id>".',
+    };
   if (!isValidSessionId(token)) return { code: 'INVALID_SESSION_TOKEN', message: 'Malformed session token.' };
   const details = { session_id: token };
   const record = store.get(token);
@@ -124,7 +144,11 @@ function authenticate(req: IncomingMessage, store: SessionStore): Authenticated 
     case 'deleted':
       return { code: 'SESSION_TERMINATED', message: 'This widget session has been terminated.', details };
     case 'expired':
-      return { code: 'SESSION_EXPIRED', message: `This widget session expired at ${new Date(record.expiresAt).toISOString()}.`, details };
+      return {
+        code: 'SESSION_EXPIRED',
+        message: `This widget session expired at ${new Date(record.expiresAt).toISOString()}.`,
+        details,
+      };
     default:
       return { record };
   }

@@ -124,7 +124,10 @@ export class SessionStore {
     if (this.#sessions.size < this.#maxSessions) return;
     // Still full: forget ended sessions oldest first, then the oldest of all.
     const byAge = this.list().reverse();
-    const victims = [...byAge.filter((r) => this.endReason(r) !== null), ...byAge.filter((r) => this.endReason(r) === null)];
+    const victims = [
+      ...byAge.filter((r) => this.endReason(r) !== null),
+      ...byAge.filter((r) => this.endReason(r) === null),
+    ];
     for (const record of victims) {
       if (this.#sessions.size < this.#maxSessions) break;
       this.#sessions.delete(record.id);

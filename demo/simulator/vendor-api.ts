@@ -45,7 +45,10 @@ export function validateCreateBody(body: Record<string, unknown>): CreateRequest
   const avatar = body.agentic_avatar_id;
   if (avatar === undefined) errors.push({ field: 'agentic_avatar_id', message: 'agentic_avatar_id is required' });
   else if (typeof avatar !== 'string' || !AVATAR_ID.test(avatar)) {
-    errors.push({ field: 'agentic_avatar_id', message: 'agentic_avatar_id must be 1-128 characters of A-Z, a-z, 0-9, "_" and "-"' });
+    errors.push({
+      field: 'agentic_avatar_id',
+      message: 'agentic_avatar_id must be 1-128 characters of A-Z, a-z, 0-9, "_" and "-"',
+    });
   }
   let settings: Record<string, unknown> = {};
   if (body.settings !== undefined) {
@@ -53,7 +56,11 @@ export function validateCreateBody(body: Record<string, unknown>): CreateRequest
     else errors.push({ field: 'settings', message: 'settings must be an object' });
   }
   const duration = 'max_duration' in settings ? settings.max_duration : MAX_DURATION.default;
-  if (!Number.isInteger(duration) || (duration as number) < MAX_DURATION.min || (duration as number) > MAX_DURATION.max) {
+  if (
+    !Number.isInteger(duration) ||
+    (duration as number) < MAX_DURATION.min ||
+    (duration as number) > MAX_DURATION.max
+  ) {
     errors.push({
       field: 'settings.max_duration',
       message: `settings.max_duration must be an integer number of seconds from ${MAX_DURATION.min} to ${MAX_DURATION.max}`,
@@ -63,7 +70,12 @@ export function validateCreateBody(body: Record<string, unknown>): CreateRequest
   return { agenticAvatarId: avatar as string, maxDurationSeconds: duration as number, settings };
 }
 
-export async function handleVendorApi(req: IncomingMessage, res: ServerResponse, path: string, ctx: VendorApiContext): Promise<void> {
+export async function handleVendorApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: VendorApiContext,
+): Promise<void> {
   const requestId = newRequestId();
   const fail = (code: SimulatorErrorCode, message: string, details?: unknown, headers?: Record<string, string>): void =>
     sendError(res, code, message, { requestId, details, headers });
@@ -98,9 +110,14 @@ export async function handleVendorApi(req: IncomingMessage, res: ServerResponse,
       if (error instanceof BodyError) return fail('INVALID_REQUEST', error.message);
       throw error;
     }
-    if (!isRecord(body)) return fail('INVALID_REQUEST', body === undefined ? 'Request body is required' : 'Request body must be a JSON object');
+    if (!isRecord(body))
+      return fail(
+        'INVALID_REQUEST',
+        body === undefined ? 'Request body is required' : 'Request body must be a JSON object',
+      );
     const parsed = validateCreateBody(body);
-    if (Array.isArray(parsed)) return fail('VALIDATION_ERROR', parsed.map((e) => e.message).join('; '), { errors: parsed });
+    if (Array.isArray(parsed))
+      return fail('VALIDATION_ERROR', parsed.map((e) => e.message).join('; '), { errors: parsed });
     const record = ctx.store.create({ accountId, ...parsed });
     return ok(201, toVendorSession(ctx.store, record), { Location: `${ctx.mountPath}${SESSIONS_PATH}/${record.id}` });
   }
@@ -109,7 +126,9 @@ export async function handleVendorApi(req: IncomingMessage, res: ServerResponse,
   await discardBody(req);
   const sessionId = decodeSegment(rest ?? '');
   if (!isValidSessionId(sessionId)) {
-    return fail('INVALID_REQUEST', 'session_id must be 1-128 characters of A-Z, a-z, 0-9, "_" and "-"', { field: 'session_id' });
+    return fail('INVALID_REQUEST', 'session_id must be 1-128 characters of A-Z, a-z, 0-9, "_" and "-"', {
+      field: 'session_id',
+    });
   }
   const record = ctx.store.get(sessionId);
   if (!record) return fail('RESOURCE_NOT_FOUND', 'Session not found', { session_id: sessionId });

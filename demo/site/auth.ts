@@ -57,7 +57,9 @@ export class SiteAuth {
     for (const name of [PERSON_COOKIE, KIOSK_COOKIE]) {
       const claims = this.#verify(cookies.get(name));
       if (claims && (claims.k === 'p') === (name === PERSON_COOKIE)) {
-        return claims.k === 'p' ? { id: `person:${claims.n}`, name: claims.n, kind: 'person' } : { id: `kiosk:${claims.n}`, name: 'Kiosk', kind: 'kiosk' };
+        return claims.k === 'p'
+          ? { id: `person:${claims.n}`, name: claims.n, kind: 'person' }
+          : { id: `kiosk:${claims.n}`, name: 'Kiosk', kind: 'kiosk' };
       }
     }
     return null;
@@ -66,7 +68,12 @@ export class SiteAuth {
   /** `Set-Cookie` for a new kiosk device when the request has no valid one. */
   kioskCookie(req: IncomingMessage): string | undefined {
     if (this.#verify(parseCookies(req.headers.cookie).get(KIOSK_COOKIE))?.k === 'k') return undefined;
-    return this.#cookie(req, KIOSK_COOKIE, { n: randomBytes(9).toString('base64url'), k: 'k', exp: this.#inSeconds(KIOSK_MAX_AGE_S) }, KIOSK_MAX_AGE_S);
+    return this.#cookie(
+      req,
+      KIOSK_COOKIE,
+      { n: randomBytes(9).toString('base64url'), k: 'k', exp: this.#inSeconds(KIOSK_MAX_AGE_S) },
+      KIOSK_MAX_AGE_S,
+    );
   }
 
   /** Answers `/auth/*` and resolves `true`; `false` (nothing sent) for other paths. */
@@ -79,7 +86,9 @@ export class SiteAuth {
     }
     if (path !== '/auth/signin' && path !== '/auth/signout') return false;
     if (req.method !== 'POST') {
-      res.writeHead(405, { Allow: 'POST', 'Content-Type': 'text/plain; charset=utf-8' }).end('Use the form on the page.\n');
+      res
+        .writeHead(405, { Allow: 'POST', 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('Use the form on the page.\n');
       return true;
     }
     let form: URLSearchParams;
@@ -97,7 +106,17 @@ export class SiteAuth {
     const next = safeNext(form.get('next'));
     if (path === '/auth/signin') {
       const name = cleanName(form.get('name'));
-      const cookies = name === undefined ? [] : [this.#cookie(req, PERSON_COOKIE, { n: name, k: 'p', exp: this.#inSeconds(PERSON_MAX_AGE_S) }, PERSON_MAX_AGE_S)];
+      const cookies =
+        name === undefined
+          ? []
+          : [
+              this.#cookie(
+                req,
+                PERSON_COOKIE,
+                { n: name, k: 'p', exp: this.#inSeconds(PERSON_MAX_AGE_S) },
+                PERSON_MAX_AGE_S,
+              ),
+            ];
       redirect(res, next, cookies);
       return true;
     }
@@ -124,7 +143,8 @@ export class SiteAuth {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
     try {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Claims>;
-      if (typeof claims.n !== 'string' || (claims.k !== 'p' && claims.k !== 'k') || typeof claims.exp !== 'number') return undefined;
+      if (typeof claims.n !== 'string' || (claims.k !== 'p' && claims.k !== 'k') || typeof claims.exp !== 'number')
+        return undefined;
       return claims.exp * 1000 > this.now() ? (claims as Claims) : undefined;
     } catch {
       return undefined;
@@ -158,8 +178,11 @@ function parseCookies(header: string | null | undefined): Map<string, string> {
 
 /** A display name: trimmed, control characters out, 1–40 characters; `undefined` when nothing is left. */
 export function cleanName(value: string | null): string | undefined {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-  const name = (value ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_LENGTH);
+  const name = (value ?? '')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_NAME_LENGTH);
   return name === '' ? undefined : name;
 }
 
@@ -169,7 +192,11 @@ export function safeNext(value: string | null): string {
 }
 
 function redirect(res: ServerResponse, location: string, cookies: string[]): void {
-  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', ...(cookies.length > 0 ? { 'Set-Cookie': cookies } : {}) });
+  res.writeHead(303, {
+    Location: location,
+    'Cache-Control': 'no-store',
+    ...(cookies.length > 0 ? { 'Set-Cookie': cookies } : {}),
+  });
   res.end();
 }
 

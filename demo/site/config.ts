@@ -42,25 +42,31 @@ export function readConfig(env: DemoEnv): DemoConfig {
       const missing = [
         apiKey === undefined && 'KONPRO_API_KEY (your Konpro API key)',
         env.KONPRO_AVATAR_ID === undefined && 'KONPRO_AVATAR_ID (the agentic avatar to create sessions for)',
-        widgetUrlTemplate === undefined && 'KONPRO_WIDGET_URL (the widget page URL, with {session_id} where the session id goes)',
+        widgetUrlTemplate === undefined &&
+          'KONPRO_WIDGET_URL (the widget page URL, with {session_id} where the session id goes)',
       ].filter((item) => item !== false);
       throw new Error(`KONPRO_API_BASE is set, so the demo uses the real service and needs ${missing.join(', ')}.`);
     }
-    if (!URL.canParse(apiBase)) throw new Error(`KONPRO_API_BASE must be a URL such as https://api.konpro.ai, got ${apiBase}`);
+    if (!URL.canParse(apiBase))
+      throw new Error(`KONPRO_API_BASE must be a URL such as https://api.konpro.ai, got ${apiBase}`);
     vendor = { kind: 'konpro', apiBase, apiKey, widgetUrlTemplate };
   }
   if (widgetUrlTemplate !== undefined && !widgetUrlTemplate.includes('{session_id}')) {
-    throw new Error('KONPRO_WIDGET_URL must contain {session_id}, e.g. https://widget.example/?session_id={session_id}');
+    throw new Error(
+      'KONPRO_WIDGET_URL must contain {session_id}, e.g. https://widget.example/?session_id={session_id}',
+    );
   }
   const maxDuration = Number(env.DEMO_MAX_DURATION ?? 3600);
   if (!Number.isInteger(maxDuration) || maxDuration < 1 || maxDuration > 86_400) {
     throw new Error(`DEMO_MAX_DURATION must be whole seconds from 1 to 86400, got ${env.DEMO_MAX_DURATION}`);
   }
   const secret = nonEmpty(env.DEMO_SECRET) ?? randomBytes(32).toString('base64url');
-  if (secret.length < 32) throw new Error('DEMO_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`).');
+  if (secret.length < 32)
+    throw new Error('DEMO_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`).');
   const extraOrigins = (env.DEMO_ORIGINS ?? '').split(/[\s,]+/).filter((origin) => origin !== '');
   for (const origin of extraOrigins) {
-    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new Error(`DEMO_ORIGINS entries must be exact origins like https://demo.example, got ${origin}`);
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin)
+      throw new Error(`DEMO_ORIGINS entries must be exact origins like https://demo.example, got ${origin}`);
   }
   return {
     vendor,

@@ -45,7 +45,13 @@ export function contentSecurityPolicy(options: Pick<PageOptions, 'frameOrigins' 
   ].join('; ');
 }
 
-export async function sendPage(res: ServerResponse, name: PageName, options: PageOptions, status = 200, headers: Record<string, string | string[]> = {}): Promise<void> {
+export async function sendPage(
+  res: ServerResponse,
+  name: PageName,
+  options: PageOptions,
+  status = 200,
+  headers: Record<string, string | string[]> = {},
+): Promise<void> {
   const template = await readFile(`${PAGES_DIR}${name}.html`, 'utf8');
   const html = template.replace(/\{\{(\w+)\}\}/g, (_match, key: string) => escapeHtml(options.values[key] ?? ''));
   res.writeHead(status, {
@@ -56,7 +62,9 @@ export async function sendPage(res: ServerResponse, name: PageName, options: Pag
     'Referrer-Policy': 'same-origin',
     'X-Content-Type-Options': 'nosniff',
     // The widget frame may use camera and microphone (the guard's iframe asks for them), nothing else may.
-    'Permissions-Policy': ['camera', 'microphone'].map((feature) => `${feature}=(self${options.frameOrigins.map((o) => ` "${o}"`).join('')})`).join(', '),
+    'Permissions-Policy': ['camera', 'microphone']
+      .map((feature) => `${feature}=(self${options.frameOrigins.map((o) => ` "${o}"`).join('')})`)
+      .join(', '),
     ...headers,
   });
   res.end(html);

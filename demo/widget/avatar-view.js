@@ -385,7 +385,8 @@ export class AvatarView {
     const hours = Math.floor(total / 3600);
     const minutes = Math.floor((total % 3600) / 60);
     const seconds = String(total % 60).padStart(2, '0');
-    this.#timer.textContent = hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds} left` : `${minutes}:${seconds} left`;
+    this.#timer.textContent =
+      hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds} left` : `${minutes}:${seconds} left`;
   }
 
   /** @param {string | null} text a transient problem (not an ending), `null` to clear it */

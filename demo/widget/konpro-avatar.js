@@ -27,7 +27,10 @@ const DEFAULT_API_BASE = new URL('../', import.meta.url).href;
 
 /** @type {Record<string, [string, string]>} */
 const ENDINGS = {
-  SESSION_TERMINATED: ['Session ended', 'This session was ended and can no longer be used. Start a new session to talk again.'],
+  SESSION_TERMINATED: [
+    'Session ended',
+    'This session was ended and can no longer be used. Start a new session to talk again.',
+  ],
   SESSION_EXPIRED: ['Session expired', 'This session reached its time limit. Start a new session to talk again.'],
   INVALID_SESSION_TOKEN: ['Session not valid', 'This session does not exist or is no longer valid.'],
 };
@@ -165,7 +168,13 @@ export class KonproAvatar extends HTMLElement {
         view.mode = 'idle';
         this.#clockTimer = window.setInterval(() => this.#tick(), 1000);
         this.#tick();
-        this.dispatchEvent(new CustomEvent('konpro-avatar-ready', { bubbles: true, composed: true, detail: { sessionId: this.sessionId, expiresAt: session.expires_at } }));
+        this.dispatchEvent(
+          new CustomEvent('konpro-avatar-ready', {
+            bubbles: true,
+            composed: true,
+            detail: { sessionId: this.sessionId, expiresAt: session.expires_at },
+          }),
+        );
         void view.say(session.avatar.greeting);
       }
     }
@@ -204,7 +213,11 @@ export class KonproAvatar extends HTMLElement {
       void view.say(result.value.reply);
     } else {
       view.setNotice('Connection problem — retrying…');
-      void view.say(result.status === 429 ? 'I am getting a lot of messages right now. Please try again in a moment.' : 'Sorry, I could not reach the service. Please try again.');
+      void view.say(
+        result.status === 429
+          ? 'I am getting a lot of messages right now. Please try again in a moment.'
+          : 'Sorry, I could not reach the service. Please try again.',
+      );
     }
     // A message is activity worth a fresh status: a revoked session shows at once.
     void this.#poll();
@@ -229,7 +242,11 @@ export class KonproAvatar extends HTMLElement {
       view.mode = 'listening';
       view.setLevel(0);
     } catch (error) {
-      this.#setMic(error instanceof DOMException && (error.name === 'NotAllowedError' || error.name === 'SecurityError') ? 'blocked' : 'unavailable');
+      this.#setMic(
+        error instanceof DOMException && (error.name === 'NotAllowedError' || error.name === 'SecurityError')
+          ? 'blocked'
+          : 'unavailable',
+      );
     }
   }
 
@@ -243,7 +260,13 @@ export class KonproAvatar extends HTMLElement {
     this.#setState('ended');
     const [title, detail] = ENDINGS[code] ?? ['Session ended', message];
     this.#view?.showEnded(title, detail);
-    this.dispatchEvent(new CustomEvent('konpro-avatar-ended', { bubbles: true, composed: true, detail: { sessionId: this.sessionId, code, message } }));
+    this.dispatchEvent(
+      new CustomEvent('konpro-avatar-ended', {
+        bubbles: true,
+        composed: true,
+        detail: { sessionId: this.sessionId, code, message },
+      }),
+    );
   }
 
   /** @param {AvatarState} state */

@@ -49,8 +49,11 @@ export class Microphone {
   async start() {
     this.stop();
     const generation = ++this.#generation;
-    if (!navigator.mediaDevices?.getUserMedia) throw new DOMException('No microphone API in this context', 'NotSupportedError');
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    if (!navigator.mediaDevices?.getUserMedia)
+      throw new DOMException('No microphone API in this context', 'NotSupportedError');
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true },
+    });
     if (generation !== this.#generation) {
       for (const track of stream.getTracks()) track.stop();
       return false;

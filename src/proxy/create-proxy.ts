@@ -71,13 +71,24 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
   }
 
-  async function refuse(status: number, code: string, message: string, ids: LoggedIds = {}, headers?: HeadersInit): Promise<Response> {
+  async function refuse(
+    status: number,
+    code: string,
+    message: string,
+    ids: LoggedIds = {},
+    headers?: HeadersInit,
+  ): Promise<Response> {
     const body = errorBody(code, message);
-    await record(status === 403 || status === 429 ? 'warn' : 'info', status === 429 ? 'rate-limited' : 'request-refused', ids, {
-      status,
-      requestId: body.request_id,
-      detail: code,
-    });
+    await record(
+      status === 403 || status === 429 ? 'warn' : 'info',
+      status === 429 ? 'rate-limited' : 'request-refused',
+      ids,
+      {
+        status,
+        requestId: body.request_id,
+        detail: code,
+      },
+    );
     return jsonResponse(status, body, headers);
   }
 
@@ -94,25 +105,38 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 
   function recordFailure(failure: VendorFailure, ids: LoggedIds): Promise<void> {
     const level: LogLevel =
-      failure.reason === 'not-found' ? 'info' : failure.reason === 'rejected' || failure.reason === 'rate-limited' ? 'warn' : 'error';
-    return record(level, `vendor-${failure.reason}`, ids, { status: failure.status, requestId: failure.body.request_id });
+      failure.reason === 'not-found'
+        ? 'info'
+        : failure.reason === 'rejected' || failure.reason === 'rate-limited'
+          ? 'warn'
+          : 'error';
+    return record(level, `vendor-${failure.reason}`, ids, {
+      status: failure.status,
+      requestId: failure.body.request_id,
+    });
   }
 
   async function answerFailure(failure: VendorFailure, ids: LoggedIds): Promise<Response> {
     await recordFailure(failure, ids);
-    return jsonResponse(failure.status, failure.body, failure.retryAfter === undefined ? undefined : { 'retry-after': failure.retryAfter });
+    return jsonResponse(
+      failure.status,
+      failure.body,
+      failure.retryAfter === undefined ? undefined : { 'retry-after': failure.retryAfter },
+    );
   }
 
   async function create(request: Request, userId: string): Promise<Response> {
     const decision = createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
-    if (!result.ok) return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
+    if (!result.ok)
+      return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
     const session = result.value;
     let widgetUrl: string;
     try {
       widgetUrl = config.widgetUrl(session);
-      if (typeof widgetUrl !== 'string' || widgetUrl === '') throw new TypeError('widgetUrl(session) must return a non-empty string');
+      if (typeof widgetUrl !== 'string' || widgetUrl === '')
+        throw new TypeError('widgetUrl(session) must return a non-empty string');
     } catch (error) {
       // Nobody could use or end this session: end it rather than leave it running.
       await vendor.endSession(session.session_id);
@@ -120,7 +144,11 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
     const setCookie = await bindings.issue(request, session.session_id, userId, Date.parse(session.expires_at));
     await record('info', 'session-created', { sessionId: session.session_id, userId }, { status: 201 });
-    const body: ProxyCreatedSession = { session_id: session.session_id, widget_url: widgetUrl, expires_at: session.expires_at };
+    const body: ProxyCreatedSession = {
+      session_id: session.session_id,
+      widget_url: widgetUrl,
+      expires_at: session.expires_at,
+    };
     return jsonResponse(201, body, { 'set-cookie': setCookie });
   }
 
@@ -128,7 +156,11 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     const result = await vendor.readSession(sessionId);
     if (!result.ok) return answerFailure(result, { sessionId, userId });
     await record('debug', 'session-read', { sessionId, userId }, { status: 200 });
-    const body: ProxySessionStatus = { session_id: sessionId, status: result.value.status, expires_at: result.value.expires_at };
+    const body: ProxySessionStatus = {
+      session_id: sessionId,
+      status: result.value.status,
+      expires_at: result.value.expires_at,
+    };
     return jsonResponse(200, body);
   }
 
@@ -167,18 +199,25 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
     if (route.kind === 'collection') return create(request, userId);
     const sessionId = route.rawId;
-    if (!isValidSessionId(sessionId)) return refuse(400, ProxyErrorCode.ValidationError, describeInvalidSessionId(sessionId), { userId });
+    if (!isValidSessionId(sessionId))
+      return refuse(400, ProxyErrorCode.ValidationError, describeInvalidSessionId(sessionId), { userId });
     if (!(await bindings.isOwner(request, sessionId, userId))) {
-      return refuse(403, ProxyErrorCode.InsufficientPermissions, 'This session was not created for the signed-in user.', {
-        sessionId,
-        userId,
-      });
+      return refuse(
+        403,
+        ProxyErrorCode.InsufficientPermissions,
+        'This session was not created for the signed-in user.',
+        {
+          sessionId,
+          userId,
+        },
+      );
     }
     return request.method === 'GET' ? read(sessionId, userId) : end(request, sessionId, userId);
   }
 
   function routeOf(input: Request | URL | string): Route | undefined {
-    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url, 'http://localhost');
+    const url =
+      input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url, 'http://localhost');
     return matchRoute(url.pathname, config.basePath);
   }
 
@@ -193,13 +232,20 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
         {},
         { status: 500, requestId, detail: describeError(error, [config.apiKey, config.secret]) },
       ).catch(() => undefined);
-      return jsonResponse(500, errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed; see the server log.', requestId));
+      return jsonResponse(
+        500,
+        errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed; see the server log.', requestId),
+      );
     }
   }
 
   async function endSessions(request: Request): Promise<EndSessionsResult> {
     const { authentic, unreadable } = await bindings.readAll(request);
-    const outcome: EndSessionsResult = { ended: [], failed: [], setCookie: unreadable.map((name) => bindings.clearByName(request, name)) };
+    const outcome: EndSessionsResult = {
+      ended: [],
+      failed: [],
+      setCookie: unreadable.map((name) => bindings.clearByName(request, name)),
+    };
     await Promise.all(
       authentic.map(async (binding) => {
         const { sessionId } = binding;
@@ -232,7 +278,11 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 /** A vendor 404 to a create is about the configuration (avatar or base URL), not a session the browser holds. */
 function asConfigurationError(failure: VendorFailure): VendorFailure {
   const message = 'The Konpro API answered 404 to creating a session; check agenticAvatarId and baseUrl.';
-  return { ...failure, status: 502, body: errorBody(ProxyErrorCode.UpstreamBadResponse, message, failure.body.request_id) };
+  return {
+    ...failure,
+    status: 502,
+    body: errorBody(ProxyErrorCode.UpstreamBadResponse, message, failure.body.request_id),
+  };
 }
 
 /** An exception in words for the log, with the secrets taken out. */

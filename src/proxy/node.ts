@@ -88,7 +88,11 @@ export function toFetchRequest(req: NodeRequest): Request {
   // Express strips a mount path from `req.url` and keeps the full target in `originalUrl`.
   const original = 'originalUrl' in req && typeof req.originalUrl === 'string' ? req.originalUrl : undefined;
   const target = original ?? req.url ?? '/';
-  const path = target.startsWith('/') ? target : URL.canParse(target) ? new URL(target).pathname + new URL(target).search : '/';
+  const path = target.startsWith('/')
+    ? target
+    : URL.canParse(target)
+      ? new URL(target).pathname + new URL(target).search
+      : '/';
   const query = path.indexOf('?');
   url.pathname = query < 0 ? path : path.slice(0, query);
   url.search = query < 0 ? '' : path.slice(query);

@@ -119,8 +119,10 @@ function resolveBaseUrl(value: unknown): string {
   const url = new URL(value);
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     fail(`baseUrl must use https: (or http: for a local simulator), got ${url.protocol}`);
-  if (url.username || url.password) fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
-  if (url.search || url.hash || value.includes('?') || value.includes('#')) fail('baseUrl must not have a query or fragment');
+  if (url.username || url.password)
+    fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
+  if (url.search || url.hash || value.includes('?') || value.includes('#'))
+    fail('baseUrl must not have a query or fragment');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/v1/widget/sessions`;
 }
 
@@ -128,8 +130,13 @@ function resolveBasePath(value: unknown): string {
   if (typeof value !== 'string' || !value.startsWith('/'))
     fail('basePath must be a path starting with "/", such as "/api/widget-sessions"');
   const segments = value.replace(/\/+$/, '').split('/').slice(1);
-  if (segments.length === 0 || segments.some((segment) => !SEGMENT.test(segment) || segment === '.' || segment === '..')) {
-    fail(`basePath "${value}" must be one or more segments of A-Z a-z 0-9 . _ ~ - below "/", such as "/api/widget-sessions"`);
+  if (
+    segments.length === 0 ||
+    segments.some((segment) => !SEGMENT.test(segment) || segment === '.' || segment === '..')
+  ) {
+    fail(
+      `basePath "${value}" must be one or more segments of A-Z a-z 0-9 . _ ~ - below "/", such as "/api/widget-sessions"`,
+    );
   }
   return `/${segments.join('/')}`;
 }
@@ -144,7 +151,8 @@ function resolveOrigins(value: unknown): ReadonlySet<string> {
       if (canonical === 'null' || !/^https?:/.test(canonical)) {
         fail(`allowedOrigins[${index}] must be an http(s) origin such as "https://www.example.com"`);
       }
-      if (origin !== canonical) fail(`allowedOrigins[${index}] "${String(origin)}" is not an exact origin: write it as "${canonical}"`);
+      if (origin !== canonical)
+        fail(`allowedOrigins[${index}] "${String(origin)}" is not an exact origin: write it as "${canonical}"`);
       return canonical;
     }),
   );
@@ -163,7 +171,8 @@ function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions
   const cookie: CookieOptions = { namePrefix: 'kwg_', path: '/', secure: 'auto', sameSite: 'Strict', ...value };
   if (!COOKIE_PREFIX.test(cookie.namePrefix)) fail('cookie.namePrefix must be 1-40 characters of A-Z a-z 0-9 _ -');
   if (!COOKIE_PATH.test(cookie.path)) fail('cookie.path must be a URL path starting with "/"');
-  if (cookie.secure !== 'auto' && typeof cookie.secure !== 'boolean') fail('cookie.secure must be "auto", true or false');
+  if (cookie.secure !== 'auto' && typeof cookie.secure !== 'boolean')
+    fail('cookie.secure must be "auto", true or false');
   if (cookie.sameSite !== 'Strict' && cookie.sameSite !== 'Lax') fail('cookie.sameSite must be "Strict" or "Lax"');
   if (cookie.namePrefix.startsWith('__Host-') && (cookie.secure !== true || cookie.path !== '/')) {
     fail('a "__Host-" cookie.namePrefix needs cookie.secure: true and cookie.path: "/"');
@@ -180,7 +189,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (typeof apiKey !== 'string' || apiKey.trim() === '') {
     fail('apiKey is missing: pass your Konpro API key from server configuration, e.g. process.env.KONPRO_API_KEY');
   }
-  if (!/^[\x21-\x7e]+$/.test(apiKey)) fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
+  if (!/^[\x21-\x7e]+$/.test(apiKey))
+    fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
     fail(
       `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
@@ -190,7 +200,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
     fail('agenticAvatarId must name the avatar to create sessions for');
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
-  if (!isFunction(options.widgetUrl)) fail('widgetUrl must be a function (session) => URL of the widget page for that session');
+  if (!isFunction(options.widgetUrl))
+    fail('widgetUrl must be a function (session) => URL of the widget page for that session');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (!isFunction(fetchImpl)) fail('no fetch available: pass options.fetch');
   if (options.log !== undefined && !isFunction(options.log)) fail('log must be a function (entry) => void');

@@ -8,7 +8,8 @@
 import { GUARD_HEADER } from '../konpro-api.js';
 import { ProxyErrorCode } from './errors.js';
 
-export type Route = { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
+export type Route =
+  { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
 
 /** The route `pathname` names under `basePath`; everything below it is a session id, valid or not. */
 export function matchRoute(pathname: string, basePath: string): Route | undefined {
@@ -27,16 +28,28 @@ export interface Refusal {
 /** Why a request did not come from the guard in one of the site's pages, if it did not. */
 export function refuseForeignRequest(request: Request, allowedOrigins: ReadonlySet<string>): Refusal | undefined {
   if (request.headers.get(GUARD_HEADER) !== '1') {
-    return { status: 403, code: ProxyErrorCode.GuardHeaderRequired, message: `Requests must carry the header ${GUARD_HEADER}: 1.` };
+    return {
+      status: 403,
+      code: ProxyErrorCode.GuardHeaderRequired,
+      message: `Requests must carry the header ${GUARD_HEADER}: 1.`,
+    };
   }
   // Exact string match: a look-alike host, another scheme or port, or "null" is another origin.
   const origin = request.headers.get('origin');
   if (origin !== null && !allowedOrigins.has(origin)) {
-    return { status: 403, code: ProxyErrorCode.CrossSiteRequestRefused, message: 'The request comes from an origin that is not allowed.' };
+    return {
+      status: 403,
+      code: ProxyErrorCode.CrossSiteRequestRefused,
+      message: 'The request comes from an origin that is not allowed.',
+    };
   }
   const site = request.headers.get('sec-fetch-site');
   if (site !== null && site !== 'same-origin') {
-    return { status: 403, code: ProxyErrorCode.CrossSiteRequestRefused, message: 'Only same-origin requests are accepted.' };
+    return {
+      status: 403,
+      code: ProxyErrorCode.CrossSiteRequestRefused,
+      message: 'Only same-origin requests are accepted.',
+    };
   }
   return undefined;
 }

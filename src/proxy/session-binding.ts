@@ -73,7 +73,12 @@ export class SessionBindings {
     for (const [cookieName, value] of readCookies(request)) {
       if (cookieName !== name) continue;
       const binding = await this.#verify(cookieName, value);
-      if (binding && binding.sessionId === sessionId && this.isLive(binding) && timingSafeEqual(binding.userTag, userTag)) {
+      if (
+        binding &&
+        binding.sessionId === sessionId &&
+        this.isLive(binding) &&
+        timingSafeEqual(binding.userTag, userTag)
+      ) {
         return true;
       }
     }
@@ -118,12 +123,15 @@ export class SessionBindings {
     const parts = value.split('.');
     if (parts.length !== 4) return undefined;
     const [sessionId, expiresAt, userTag, mac] = parts as [string, string, string, string];
-    if (!isValidSessionId(sessionId) || !EPOCH.test(expiresAt) || !USER_TAG.test(userTag) || !MAC.test(mac)) return undefined;
+    if (!isValidSessionId(sessionId) || !EPOCH.test(expiresAt) || !USER_TAG.test(userTag) || !MAC.test(mac))
+      return undefined;
     if (name !== (await this.#name(sessionId))) return undefined;
     const binding = { sessionId, expiresAt: Number(expiresAt), userTag };
     // Two domains, each compared in constant time: a live binding, or a retired one.
-    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, false))) return { ...binding, retired: false };
-    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, true))) return { ...binding, retired: true };
+    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, false)))
+      return { ...binding, retired: false };
+    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, true)))
+      return { ...binding, retired: true };
     return undefined;
   }
 

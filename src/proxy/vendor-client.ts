@@ -13,7 +13,15 @@ import { errorBody, ProxyErrorCode } from './errors.js';
 import type { ResolvedOptions, SessionSettings, VendorSessionAnswer } from './options.js';
 
 export type VendorFailureReason =
-  'not-found' | 'rejected' | 'rate-limited' | 'error' | 'key-refused' | 'malformed' | 'redirect' | 'timeout' | 'unreachable';
+  | 'not-found'
+  | 'rejected'
+  | 'rate-limited'
+  | 'error'
+  | 'key-refused'
+  | 'malformed'
+  | 'redirect'
+  | 'timeout'
+  | 'unreachable';
 
 export interface VendorFailure {
   ok: false;
@@ -39,7 +47,9 @@ export class VendorClient {
 
   createSession(agenticAvatarId: string, settings: SessionSettings): Promise<VendorResult<VendorSessionAnswer>> {
     const body = JSON.stringify({ agentic_avatar_id: agenticAvatarId, settings });
-    return this.#call('POST', this.#config.collectionUrl, body, (value) => (isSessionAnswer(value) ? value : undefined));
+    return this.#call('POST', this.#config.collectionUrl, body, (value) =>
+      isSessionAnswer(value) ? value : undefined,
+    );
   }
 
   readSession(sessionId: string): Promise<VendorResult<VendorSessionAnswer>> {
@@ -104,7 +114,12 @@ export class VendorClient {
   }
 
   #timeout(): VendorFailure {
-    return failure('timeout', 504, ProxyErrorCode.UpstreamTimeout, `The Konpro API did not answer within ${this.#config.timeoutMs} ms.`);
+    return failure(
+      'timeout',
+      504,
+      ProxyErrorCode.UpstreamTimeout,
+      `The Konpro API did not answer within ${this.#config.timeoutMs} ms.`,
+    );
   }
 }
 
@@ -125,7 +140,8 @@ function interpret<T>(response: Response, parsed: unknown, accept: (value: unkno
       requestId,
     );
   } else if (status === 429) {
-    const body = vendorError ?? errorBody(ProxyErrorCode.RateLimitExceeded, 'The Konpro API is rate limiting this server.');
+    const body =
+      vendorError ?? errorBody(ProxyErrorCode.RateLimitExceeded, 'The Konpro API is rate limiting this server.');
     return withRetryAfter({ ok: false, reason: 'rate-limited', status, body }, response);
   } else if (vendorError && status === 404) {
     return { ok: false, reason: 'not-found', status, body: vendorError };
@@ -143,13 +159,21 @@ function interpret<T>(response: Response, parsed: unknown, accept: (value: unkno
   );
 }
 
-function failure(reason: VendorFailureReason, status: number, code: string, message: string, requestId?: string): VendorFailure {
+function failure(
+  reason: VendorFailureReason,
+  status: number,
+  code: string,
+  message: string,
+  requestId?: string,
+): VendorFailure {
   return { ok: false, reason, status, body: errorBody(code, message, requestId) };
 }
 
 function withRetryAfter(result: VendorFailure, response: Response): VendorFailure {
   const retryAfter = response.headers.get('retry-after');
-  return retryAfter !== null && parseRetryAfter(retryAfter) !== undefined ? { ...result, retryAfter: retryAfter.trim() } : result;
+  return retryAfter !== null && parseRetryAfter(retryAfter) !== undefined
+    ? { ...result, retryAfter: retryAfter.trim() }
+    : result;
 }
 
 /** The vendor's error, rebuilt from the documented fields only. */

@@ -19,7 +19,11 @@ beforeEach(() => {
 });
 
 const post = (url: string, body?: unknown, headers: Record<string, string> = {}) =>
-  call(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  call(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 void describe('console API', () => {
   void it('lists sessions newest first with owner, state and widget URL, and never a key', async () => {
@@ -46,7 +50,11 @@ void describe('console API', () => {
     assert.equal(answer.text, JSON.stringify({ message: 'Session terminated successfully', session_id: id }));
     assert.match(answer.headers.get('x-request-id') ?? '', /^req_/);
     assert.equal((await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A))).body.status, 'terminated');
-    assertVendorError(await call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${id}` } }), 401, 'SESSION_TERMINATED');
+    assertVendorError(
+      await call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${id}` } }),
+      401,
+      'SESSION_TERMINATED',
+    );
     // Revoking again is the vendor's 404.
     assertVendorError(await post(`${api}/sessions/${id}/revoke`), 404, 'RESOURCE_NOT_FOUND');
   });
@@ -95,8 +103,16 @@ void describe('console API', () => {
 
   void it('refuses cross-origin writes (a form on another site cannot revoke)', async () => {
     const id = await createSession(sim.baseUrl);
-    assertVendorError(await post(`${api}/sessions/${id}/revoke`, undefined, { Origin: 'https://evil.example' }), 403, 'INSUFFICIENT_PERMISSIONS');
-    assertVendorError(await post(`${api}/reset`, undefined, { 'Sec-Fetch-Site': 'cross-site' }), 403, 'INSUFFICIENT_PERMISSIONS');
+    assertVendorError(
+      await post(`${api}/sessions/${id}/revoke`, undefined, { Origin: 'https://evil.example' }),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
+    assertVendorError(
+      await post(`${api}/reset`, undefined, { 'Sec-Fetch-Site': 'cross-site' }),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
     assert.equal(sim.simulator.store.size, 1);
     assert.equal((await post(`${api}/sessions/${id}/revoke`, undefined, { Origin: sim.origin })).status, 200);
   });
@@ -118,10 +134,13 @@ void describe('createKonproSimulator options', () => {
   void it('accepts the dev key it is given (KONPRO_API_KEY)', () => {
     const simulator = createKonproSimulator({ devApiKey: 'kp_from_env', apiKeys: { kp_other: 'acct_other' } });
     assert.equal(simulator.apiKey, 'kp_from_env');
-    assert.deepEqual([...simulator.accounts], [
-      ['kp_other', 'acct_other'],
-      ['kp_from_env', 'acct_dev'],
-    ]);
+    assert.deepEqual(
+      [...simulator.accounts],
+      [
+        ['kp_other', 'acct_other'],
+        ['kp_from_env', 'acct_dev'],
+      ],
+    );
   });
 
   void it('builds widget URLs on another origin and an API base for the proxy', () => {

@@ -43,13 +43,17 @@ async function signIn(name: string): Promise<string> {
   return cookiesOf(response);
 }
 
-const whoIs = async (cookie: string) => ((await (await fetch(`${origin}/auth/session`, { headers: { cookie } })).json()) as { user: unknown }).user;
+const whoIs = async (cookie: string) =>
+  ((await (await fetch(`${origin}/auth/session`, { headers: { cookie } })).json()) as { user: unknown }).user;
 
 void describe('demo server', () => {
   void it('serves the pages with a strict CSP and the values of the configuration', async () => {
     const response = await fetch(`${origin}/`);
     assert.equal(response.status, 200);
-    assert.match(response.headers.get('content-security-policy') ?? '', /^default-src 'self'; script-src 'self'; style-src 'self';/);
+    assert.match(
+      response.headers.get('content-security-policy') ?? '',
+      /^default-src 'self'; script-src 'self'; style-src 'self';/,
+    );
     const html = await response.text();
     assert.match(html, /proxy="\/api\/widget-sessions"/);
     assert.match(html, /watch="\/konpro\/v1\/ \/api\/widget-sessions"/);
@@ -58,17 +62,24 @@ void describe('demo server', () => {
     assert.doesNotMatch(html, /<script>|<style>|style="/, 'no inline script or style');
     assert.equal(html.includes(demo.devApiKey ?? 'no key'), false, 'the API key never reaches a page');
     assert.equal((await fetch(`${origin}/nope`)).status, 404);
-    assert.equal((await fetch(`${origin}/assets/site.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(
+      (await fetch(`${origin}/assets/site.js`)).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
     const traversal = await rawRequest(origin, 'GET', '/assets/..%2F..%2Fserver.ts');
     assert.ok('status' in traversal && traversal.status === 404);
   });
 
-  void it('serves the built element from dist/', { skip: existsSync(BUNDLE_PATH) ? false : 'run npm run build first' }, async () => {
-    const response = await fetch(`${origin}/dist/konpro-widget-guard.min.js`);
-    assert.equal(response.status, 200);
-    assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.equal((await fetch(`${origin}/dist/konpro-widget-guard.min.js`, { method: 'PUT' })).status, 405);
-  });
+  void it(
+    'serves the built element from dist/',
+    { skip: existsSync(BUNDLE_PATH) ? false : 'run npm run build first' },
+    async () => {
+      const response = await fetch(`${origin}/dist/konpro-widget-guard.min.js`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal((await fetch(`${origin}/dist/konpro-widget-guard.min.js`, { method: 'PUT' })).status, 405);
+    },
+  );
 
   void it('signs in by name with a signed cookie; a forged or foreign one is refused', async () => {
     const cookie = await signIn('Ada');
@@ -83,27 +94,46 @@ void describe('demo server', () => {
     const foreign = await fetch(`${origin}/auth/signin`, form({ name: 'Eve' }, { Origin: 'https://evil.example' }));
     assert.equal(foreign.status, 403);
     assert.equal(foreign.headers.getSetCookie().length, 0);
-    assert.equal((await fetch(`${origin}/auth/signin`, form({ name: '   ' }))).headers.getSetCookie().length, 0, 'no name, no sign-in');
+    assert.equal(
+      (await fetch(`${origin}/auth/signin`, form({ name: '   ' }))).headers.getSetCookie().length,
+      0,
+      'no name, no sign-in',
+    );
   });
 
   void it('lets the signed-in user create a session through the proxy, and signing out ends it', async () => {
-    const refused = await fetch(`${origin}/api/widget-sessions`, { method: 'POST', headers: { 'X-Konpro-Guard': '1', Origin: origin } });
+    const refused = await fetch(`${origin}/api/widget-sessions`, {
+      method: 'POST',
+      headers: { 'X-Konpro-Guard': '1', Origin: origin },
+    });
     assert.equal(refused.status, 401, 'nobody signed in');
 
     const cookie = await signIn('Grace');
-    const created = await fetch(`${origin}/api/widget-sessions`, { method: 'POST', headers: { 'X-Konpro-Guard': '1', Origin: origin, cookie } });
+    const created = await fetch(`${origin}/api/widget-sessions`, {
+      method: 'POST',
+      headers: { 'X-Konpro-Guard': '1', Origin: origin, cookie },
+    });
     assert.equal(created.status, 201);
     const body = (await created.json()) as { session_id: string; widget_url: string; expires_at: string };
     assert.equal(body.widget_url, `/konpro/widget/?session_id=${body.session_id}`);
     const record = demo.simulator!.store.get(body.session_id)!;
     assert.equal(record.expiresAt - record.createdAt, 600_000, 'DEMO_MAX_DURATION');
 
-    const signedOut = await fetch(`${origin}/auth/signout`, form({ next: '/' }, { cookie: `${cookie}; ${cookiesOf(created)}` }));
+    const signedOut = await fetch(
+      `${origin}/auth/signout`,
+      form({ next: '/' }, { cookie: `${cookie}; ${cookiesOf(created)}` }),
+    );
     assert.equal(signedOut.status, 303);
     assert.equal(demo.simulator!.store.endReason(record), 'deleted', 'the server-side logout ended the session');
     const cleared = signedOut.headers.getSetCookie();
-    assert.ok(cleared.some((c) => /^demo_user=;.*Max-Age=0/.test(c)), 'the site cookie is cleared');
-    assert.ok(cleared.some((c) => /^kwg_/.test(c) && /Max-Age=0/.test(c)), 'the binding cookie is cleared');
+    assert.ok(
+      cleared.some((c) => /^demo_user=;.*Max-Age=0/.test(c)),
+      'the site cookie is cleared',
+    );
+    assert.ok(
+      cleared.some((c) => /^kwg_/.test(c) && /Max-Age=0/.test(c)),
+      'the binding cookie is cleared',
+    );
   });
 
   void it('signs a kiosk in as a device, once, without signing anyone out', async () => {
@@ -118,20 +148,29 @@ void describe('demo server', () => {
 
   void it('only redirects within the site', () => {
     assert.equal(safeNext('/?embed=1&check-interval=1'), '/?embed=1&check-interval=1');
-    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', null]) assert.equal(safeNext(evil), '/');
+    for (const evil of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', null])
+      assert.equal(safeNext(evil), '/');
   });
 });
 
 void describe('demo configuration', () => {
   void it('with KONPRO_API_BASE, names every missing setting of the real service', () => {
-    assert.throws(() => readConfig({ KONPRO_API_BASE: 'https://api.konpro.ai' }), /KONPRO_API_KEY.*KONPRO_AVATAR_ID.*KONPRO_WIDGET_URL/);
+    assert.throws(
+      () => readConfig({ KONPRO_API_BASE: 'https://api.konpro.ai' }),
+      /KONPRO_API_KEY.*KONPRO_AVATAR_ID.*KONPRO_WIDGET_URL/,
+    );
     const real = readConfig({
       KONPRO_API_BASE: 'https://api.konpro.ai/',
       KONPRO_API_KEY: 'kp_live_x',
       KONPRO_AVATAR_ID: 'av_1',
       KONPRO_WIDGET_URL: 'https://widget.example/?session_id={session_id}',
     });
-    assert.deepEqual(real.vendor, { kind: 'konpro', apiBase: 'https://api.konpro.ai', apiKey: 'kp_live_x', widgetUrlTemplate: 'https://widget.example/?session_id={session_id}' });
+    assert.deepEqual(real.vendor, {
+      kind: 'konpro',
+      apiBase: 'https://api.konpro.ai',
+      apiKey: 'kp_live_x',
+      widgetUrlTemplate: 'https://widget.example/?session_id={session_id}',
+    });
   });
 
   void it('refuses settings it cannot use', () => {
@@ -139,6 +178,9 @@ void describe('demo configuration', () => {
     assert.throws(() => readConfig({ DEMO_SECRET: 'short' }), /at least 32/);
     assert.throws(() => readConfig({ DEMO_MAX_DURATION: '0' }), /DEMO_MAX_DURATION/);
     assert.throws(() => readConfig({ DEMO_ORIGINS: 'https://ok.example/path' }), /exact origins/);
-    assert.deepEqual(readConfig({ DEMO_ORIGINS: 'https://a.example, https://b.example' }).extraOrigins, ['https://a.example', 'https://b.example']);
+    assert.deepEqual(readConfig({ DEMO_ORIGINS: 'https://a.example, https://b.example' }).extraOrigins, [
+      'https://a.example',
+      'https://b.example',
+    ]);
   });
 });

@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { RunningSimulator } from './helpers.js';
-import { assertVendorError, call, createSession, KEY_A, KEY_B, rawRequest, startSimulator, withKey } from './helpers.js';
+import {
+  assertVendorError,
+  call,
+  createSession,
+  KEY_A,
+  KEY_B,
+  rawRequest,
+  startSimulator,
+  withKey,
+} from './helpers.js';
 
 const DOC = readFileSync(new URL('fixtures/vendor-doc-delete-widget-session.txt', import.meta.url), 'utf8');
 
@@ -61,9 +70,16 @@ void describe('vendor docs: Delete Widget Session', () => {
   void it('answers the request example with exactly the sample response', async () => {
     // The sample's own id, owned by the account of the key the example sends.
     const sessionId = sample.session_id as string;
-    sim.simulator.store.create({ id: sessionId, accountId: 'acct_a', agenticAvatarId: 'avatar_docs', maxDurationSeconds: 3600 });
+    sim.simulator.store.create({
+      id: sessionId,
+      accountId: 'acct_a',
+      agenticAvatarId: 'avatar_docs',
+      maxDurationSeconds: 3600,
+    });
     const path = `/konpro${example.path.replace('{session_id}', sessionId)}`;
-    const headers = Object.fromEntries(example.headers.map(([name, value]) => [name, value.replace('<your-api-key>', KEY_A)]));
+    const headers = Object.fromEntries(
+      example.headers.map(([name, value]) => [name, value.replace('<your-api-key>', KEY_A)]),
+    );
 
     const answer = await rawRequest(sim.origin, example.method, path, headers);
     assert.ok(!('error' in answer), String('error' in answer && answer.error));
@@ -95,7 +111,11 @@ void describe('vendor docs: Delete Widget Session', () => {
 
   void it('"You can only delete sessions that belong to your account"', async () => {
     const id = await createSession(sim.baseUrl, KEY_A);
-    assertVendorError(await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_B, 'DELETE')), 403, 'INSUFFICIENT_PERMISSIONS');
+    assertVendorError(
+      await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_B, 'DELETE')),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
   });
 
   void it('"Deleting a session does not affect the agentic avatar itself": a new session works', async () => {
@@ -103,12 +123,18 @@ void describe('vendor docs: Delete Widget Session', () => {
     await call(`${sim.baseUrl}/v1/widget/sessions/${old}`, withKey(KEY_A, 'DELETE'));
     const fresh = await createSession(sim.baseUrl, KEY_A, 3600, 'avatar_kept');
     assert.notEqual(fresh, old);
-    assert.equal((await call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${fresh}` } })).status, 200);
+    assert.equal(
+      (await call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${fresh}` } }))
+        .status,
+      200,
+    );
   });
 
   void it('"This endpoint requires authentication using the x-api-key header"', async () => {
     const id = await createSession(sim.baseUrl);
-    const answer = await rawRequest(sim.origin, 'DELETE', `/konpro/v1/widget/sessions/${id}`, { 'Content-Type': 'application/json' });
+    const answer = await rawRequest(sim.origin, 'DELETE', `/konpro/v1/widget/sessions/${id}`, {
+      'Content-Type': 'application/json',
+    });
     assert.ok(!('error' in answer));
     assert.equal(answer.status, 401);
     assert.equal(JSON.parse(answer.text).error.code, 'INVALID_API_KEY');
@@ -126,6 +152,12 @@ void describe('contract examples: create and read', () => {
   void it('GET answers {"session_id","agentic_avatar_id","status","created_at","expires_at"} in that order', async () => {
     const id = await createSession(sim.baseUrl);
     const answer = await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A));
-    assert.deepEqual(Object.keys(answer.body), ['session_id', 'agentic_avatar_id', 'status', 'created_at', 'expires_at']);
+    assert.deepEqual(Object.keys(answer.body), [
+      'session_id',
+      'agentic_avatar_id',
+      'status',
+      'created_at',
+      'expires_at',
+    ]);
   });
 });

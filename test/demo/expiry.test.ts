@@ -12,12 +12,17 @@ before(async () => {
 after(() => sim.close());
 beforeEach(() => sim.simulator.store.clear());
 
-const status = async (id: string): Promise<string> => (await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A))).body.status as string;
-const runtime = (id: string) => call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${id}` } });
+const status = async (id: string): Promise<string> =>
+  (await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A))).body.status as string;
+const runtime = (id: string) =>
+  call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${id}` } });
 
 void describe('expiry', () => {
   void it('stamps created_at and expires_at from the clock and max_duration', async () => {
-    const answer = await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a', settings: { max_duration: 2 } }));
+    const answer = await call(
+      `${sim.baseUrl}/v1/widget/sessions`,
+      withKey(KEY_A, 'POST', { agentic_avatar_id: 'a', settings: { max_duration: 2 } }),
+    );
     assert.equal(answer.body.created_at, new Date(clock.now()).toISOString());
     assert.equal(answer.body.expires_at, new Date(clock.now() + 2000).toISOString());
   });
@@ -47,7 +52,11 @@ void describe('expiry', () => {
   void it('answers 404 to a delete of an expired session', async () => {
     const id = await createSession(sim.baseUrl, KEY_A, 5);
     clock.advance(5000);
-    assertVendorError(await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A, 'DELETE')), 404, 'RESOURCE_NOT_FOUND');
+    assertVendorError(
+      await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A, 'DELETE')),
+      404,
+      'RESOURCE_NOT_FOUND',
+    );
   });
 
   void it('keeps reporting a deleted session as terminated (not expired) after its expiry', async () => {
@@ -63,7 +72,10 @@ void describe('expiry', () => {
     const live = await createSession(sim.baseUrl, KEY_A, 60);
     await call(`${sim.baseUrl}/v1/widget/sessions/${deleted}`, withKey(KEY_A, 'DELETE'));
     clock.advance(1000);
-    const list = (await call(`${sim.baseUrl}/console/api/sessions`)).body as { server_time: string; sessions: Array<Record<string, unknown>> };
+    const list = (await call(`${sim.baseUrl}/console/api/sessions`)).body as {
+      server_time: string;
+      sessions: Array<Record<string, unknown>>;
+    };
     assert.equal(list.server_time, new Date(clock.now()).toISOString());
     const byId = new Map(list.sessions.map((s) => [s.session_id, s]));
     assert.equal(byId.get(expired)?.ended, 'expired');

@@ -53,13 +53,20 @@ beforeEach(() => {
 });
 
 const setFaults = (patch: unknown) =>
-  call(`${sim.baseUrl}/console/api/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(patch) });
+  call(`${sim.baseUrl}/console/api/faults`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
 
 void describe('vendor faults', () => {
   void it('adds latency', async () => {
     assert.equal((await setFaults({ vendor: { latencyMs: 300 } })).status, 200);
     const started = performance.now();
-    assert.equal((await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' }))).status, 201);
+    assert.equal(
+      (await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' }))).status,
+      201,
+    );
     assert.ok(performance.now() - started >= 290);
   });
 
@@ -70,9 +77,15 @@ void describe('vendor faults', () => {
     const unavailable = await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A, 'DELETE'));
     assertVendorError(unavailable, 503, 'SERVICE_UNAVAILABLE');
     assert.equal(unavailable.headers.get('retry-after'), '1');
-    assertVendorError(await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A, 'DELETE')), 500, 'PROCESSING_ERROR');
+    assertVendorError(
+      await call(`${sim.baseUrl}/v1/widget/sessions/${id}`, withKey(KEY_A, 'DELETE')),
+      500,
+      'PROCESSING_ERROR',
+    );
     // The widget runtime is the vendor too; a failure is not a termination.
-    const runtime = await call(`${sim.baseUrl}/v1/widget/runtime/session`, { headers: { Authorization: `Bearer ${id}` } });
+    const runtime = await call(`${sim.baseUrl}/v1/widget/runtime/session`, {
+      headers: { Authorization: `Bearer ${id}` },
+    });
     assert.ok([500, 503].includes(runtime.status));
     // Nothing was deleted behind the errors.
     await setFaults({ vendor: { errorRate: 0 } });
@@ -82,13 +95,26 @@ void describe('vendor faults', () => {
   void it('fails only the drawn share of requests', async () => {
     await setFaults({ vendor: { errorRate: 0.5 } });
     draws = [0.7, 0.2, 0.1];
-    assert.equal((await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' }))).status, 201);
-    assertVendorError(await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' })), 503, 'SERVICE_UNAVAILABLE');
+    assert.equal(
+      (await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' }))).status,
+      201,
+    );
+    assertVendorError(
+      await call(`${sim.baseUrl}/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' })),
+      503,
+      'SERVICE_UNAVAILABLE',
+    );
   });
 
   void it('goes offline: the connection is destroyed without an answer', async () => {
     await setFaults({ vendor: { offline: true } });
-    const answer = await rawRequest(sim.origin, 'POST', '/konpro/v1/widget/sessions', { 'x-api-key': KEY_A }, '{"agentic_avatar_id":"a"}');
+    const answer = await rawRequest(
+      sim.origin,
+      'POST',
+      '/konpro/v1/widget/sessions',
+      { 'x-api-key': KEY_A },
+      '{"agentic_avatar_id":"a"}',
+    );
     assert.ok('error' in answer, 'no HTTP answer');
     assert.match(answer.error.code ?? answer.error.message, /ECONNRESET|socket hang up/);
     await assert.rejects(fetch(`${sim.baseUrl}/v1/widget/runtime/session`));
@@ -151,7 +177,11 @@ void describe('proxy faults (the demo server applies them before its proxy)', ()
 
   void it('leaves the vendor API alone', async () => {
     await setFaults({ proxy: { offline: true, errorRate: 1 } });
-    assert.equal((await call(`${siteOrigin}/konpro/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' }))).status, 201);
+    assert.equal(
+      (await call(`${siteOrigin}/konpro/v1/widget/sessions`, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a' })))
+        .status,
+      201,
+    );
   });
 });
 
@@ -196,7 +226,11 @@ void describe('fault settings', () => {
 
   void it('clear with reset', async () => {
     await setFaults({ vendor: { offline: true }, proxy: { latencyMs: 5 } });
-    const answer = await call(`${sim.baseUrl}/console/api/reset`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"sessions": false}' });
+    const answer = await call(`${sim.baseUrl}/console/api/reset`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"sessions": false}',
+    });
     assert.equal(answer.status, 200);
     assert.deepEqual(sim.simulator.faults.state, new FaultInjector().state);
   });

@@ -40,11 +40,23 @@ export async function call(url: string, init: RequestInit = {}): Promise<Answer>
 export function withKey(key: string | undefined, method = 'GET', body?: unknown): RequestInit {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (key !== undefined) headers['x-api-key'] = key;
-  return { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) };
+  return {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  };
 }
 
-export async function createSession(baseUrl: string, key = KEY_A, maxDuration = 3600, avatar = 'avatar_test'): Promise<string> {
-  const answer = await call(`${baseUrl}/v1/widget/sessions`, withKey(key, 'POST', { agentic_avatar_id: avatar, settings: { max_duration: maxDuration } }));
+export async function createSession(
+  baseUrl: string,
+  key = KEY_A,
+  maxDuration = 3600,
+  avatar = 'avatar_test',
+): Promise<string> {
+  const answer = await call(
+    `${baseUrl}/v1/widget/sessions`,
+    withKey(key, 'POST', { agentic_avatar_id: avatar, settings: { max_duration: maxDuration } }),
+  );
   assert.equal(answer.status, 201, answer.text);
   return answer.body.session_id as string;
 }
@@ -58,22 +70,32 @@ export function assertVendorError(answer: Answer, status: number, code: string):
   assert.equal(body.error.code, code);
   assert.ok(body.error.message.length > 0);
   assert.deepEqual(Object.keys(body).sort(), ['error', 'request_id']);
-  for (const key of Object.keys(body.error)) assert.ok(['code', 'message', 'details'].includes(key), `unexpected error field ${key}`);
+  for (const key of Object.keys(body.error))
+    assert.ok(['code', 'message', 'details'].includes(key), `unexpected error field ${key}`);
   assert.match(body.request_id, /^req_[A-Za-z0-9]{24}$/);
   assert.equal(answer.headers.get('x-request-id'), body.request_id);
   return body;
 }
 
-export type RawAnswer = { status: number; headers: Record<string, unknown>; text: string } | { error: NodeJS.ErrnoException };
+export type RawAnswer =
+  { status: number; headers: Record<string, unknown>; text: string } | { error: NodeJS.ErrnoException };
 
 /** A request with its path sent exactly as given (no URL normalisation), for traversal and socket-level tests. */
-export function rawRequest(origin: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawAnswer> {
+export function rawRequest(
+  origin: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve) => {
     const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', (error) => resolve({ error }));
     });
     req.on('error', (error) => resolve({ error }));
@@ -82,7 +104,10 @@ export function rawRequest(origin: string, method: string, path: string, headers
 }
 
 /** A clock the test moves by hand. */
-export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')): { now: () => number; advance: (ms: number) => void } {
+export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')): {
+  now: () => number;
+  advance: (ms: number) => void;
+} {
   let time = start;
   return { now: () => time, advance: (ms) => void (time += ms) };
 }

@@ -12,7 +12,10 @@ function region(source: string, file: string): string {
   assert.ok(start >= 0 && end > start, `${file} has a readme region`);
   const body = lines.slice(start + 1, end);
   const indent = Math.min(...body.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
-  return body.map((l) => l.slice(indent)).join('\n').trim();
+  return body
+    .map((l) => l.slice(indent))
+    .join('\n')
+    .trim();
 }
 
 void describe('README recipes', async () => {
@@ -21,7 +24,15 @@ void describe('README recipes', async () => {
 
   void it('quotes at least the plain HTML, React, Vue, kiosk, node:http and Express recipes', () => {
     const files = marked.map((m) => m[1]);
-    for (const name of ['plain.html', 'react.jsx', 'vue.vue', 'vue-compiler-options.js', 'kiosk.html', 'node-server.js', 'express-server.js']) {
+    for (const name of [
+      'plain.html',
+      'react.jsx',
+      'vue.vue',
+      'vue-compiler-options.js',
+      'kiosk.html',
+      'node-server.js',
+      'express-server.js',
+    ]) {
       assert.ok(files.includes(`demo/recipes/${name}`), `README quotes demo/recipes/${name}`);
     }
   });

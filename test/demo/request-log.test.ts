@@ -57,13 +57,21 @@ void describe('request log', () => {
     const deletesOfA = await call(`${api}/requests?method=DELETE&session_id=${a}`);
     assert.equal(deletesOfA.status, 200);
     assert.deepEqual(
-      deletesOfA.body.requests.map((r: { method: string; session_id: string; status: number }) => [r.method, r.session_id, r.status]),
+      deletesOfA.body.requests.map((r: { method: string; session_id: string; status: number }) => [
+        r.method,
+        r.session_id,
+        r.status,
+      ]),
       [['DELETE', a, 200]],
     );
     assert.equal((await call(`${api}/requests`)).body.requests.length, 4);
     assert.equal(deletesOfA.text.includes(KEY_A), false);
 
-    await call(`${api}/reset`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ faults: true }) });
+    await call(`${api}/reset`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ faults: true }),
+    });
     assert.deepEqual((await call(`${api}/requests`)).body, { requests: [] });
   });
 });

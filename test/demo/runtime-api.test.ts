@@ -20,7 +20,11 @@ beforeEach(() => {
 
 const bearer = (id: string, extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${id}`, ...extra });
 const say = (id: string, body: unknown) =>
-  call(`${runtime}/messages`, { method: 'POST', headers: bearer(id, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+  call(`${runtime}/messages`, {
+    method: 'POST',
+    headers: bearer(id, { 'Content-Type': 'application/json' }),
+    body: JSON.stringify(body),
+  });
 
 void describe('widget runtime', () => {
   void it('describes the live session to its widget', async () => {
@@ -69,12 +73,24 @@ void describe('widget runtime', () => {
 
   void it('answers 401 INVALID_SESSION_TOKEN without a usable token', async () => {
     assertVendorError(await call(`${runtime}/session`), 401, 'INVALID_SESSION_TOKEN');
-    assertVendorError(await call(`${runtime}/session`, { headers: { Authorization: 'Basic abc' } }), 401, 'INVALID_SESSION_TOKEN');
+    assertVendorError(
+      await call(`${runtime}/session`, { headers: { Authorization: 'Basic abc' } }),
+      401,
+      'INVALID_SESSION_TOKEN',
+    );
     assertVendorError(await call(`${runtime}/session`, { headers: bearer('a.b') }), 401, 'INVALID_SESSION_TOKEN');
-    const unknown = assertVendorError(await call(`${runtime}/session`, { headers: bearer('ws_unknown') }), 401, 'INVALID_SESSION_TOKEN');
+    const unknown = assertVendorError(
+      await call(`${runtime}/session`, { headers: bearer('ws_unknown') }),
+      401,
+      'INVALID_SESSION_TOKEN',
+    );
     assert.deepEqual(unknown.error.details, { session_id: 'ws_unknown' });
     // An API key is no runtime credential.
-    assertVendorError(await call(`${runtime}/session`, { headers: { 'x-api-key': KEY_A } }), 401, 'INVALID_SESSION_TOKEN');
+    assertVendorError(
+      await call(`${runtime}/session`, { headers: { 'x-api-key': KEY_A } }),
+      401,
+      'INVALID_SESSION_TOKEN',
+    );
   });
 
   void it('says "session ended" in words the guard reads that way, and "alive" while it lives', async () => {
@@ -92,7 +108,11 @@ void describe('widget runtime', () => {
   void it('answers CORS preflights for any origin', async () => {
     const answer = await call(`${runtime}/messages`, {
       method: 'OPTIONS',
-      headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+      headers: {
+        Origin: 'https://shop.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization, content-type',
+      },
     });
     assert.equal(answer.status, 204);
     assert.equal(answer.headers.get('access-control-allow-origin'), '*');
@@ -102,7 +122,11 @@ void describe('widget runtime', () => {
 
   void it('answers 404 for unknown runtime endpoints', async () => {
     const id = await createSession(sim.baseUrl);
-    assertVendorError(await call(`${runtime}/session`, { method: 'POST', headers: bearer(id) }), 404, 'RESOURCE_NOT_FOUND');
+    assertVendorError(
+      await call(`${runtime}/session`, { method: 'POST', headers: bearer(id) }),
+      404,
+      'RESOURCE_NOT_FOUND',
+    );
     assertVendorError(await call(`${runtime}/nothing`, { headers: bearer(id) }), 404, 'RESOURCE_NOT_FOUND');
   });
 

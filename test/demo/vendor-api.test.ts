@@ -23,7 +23,10 @@ beforeEach(() => {
 
 void describe('POST /v1/widget/sessions', () => {
   void it('creates an active session with the documented fields', async () => {
-    const answer = await call(sessions, withKey(KEY_A, 'POST', { agentic_avatar_id: 'avatar_1', settings: { max_duration: 3600 } }));
+    const answer = await call(
+      sessions,
+      withKey(KEY_A, 'POST', { agentic_avatar_id: 'avatar_1', settings: { max_duration: 3600 } }),
+    );
     assert.equal(answer.status, 201);
     assert.equal(answer.headers.get('content-type'), 'application/json');
     assert.equal(answer.headers.get('cache-control'), 'no-store');
@@ -83,7 +86,10 @@ void describe('POST /v1/widget/sessions', () => {
 
   void it('accepts the shortest and longest max_duration', async () => {
     for (const max_duration of [1, 2, 86_400]) {
-      const answer = await call(sessions, withKey(KEY_A, 'POST', { agentic_avatar_id: 'a', settings: { max_duration } }));
+      const answer = await call(
+        sessions,
+        withKey(KEY_A, 'POST', { agentic_avatar_id: 'a', settings: { max_duration } }),
+      );
       assert.equal(answer.status, 201);
     }
   });
@@ -95,7 +101,11 @@ void describe('POST /v1/widget/sessions', () => {
   });
 
   void it('answers 401 INVALID_API_KEY without a key or with an unknown one, before reading the body', async () => {
-    assertVendorError(await call(sessions, withKey(undefined, 'POST', { agentic_avatar_id: 'a' })), 401, 'INVALID_API_KEY');
+    assertVendorError(
+      await call(sessions, withKey(undefined, 'POST', { agentic_avatar_id: 'a' })),
+      401,
+      'INVALID_API_KEY',
+    );
     assertVendorError(await call(sessions, withKey('', 'POST', { agentic_avatar_id: 'a' })), 401, 'INVALID_API_KEY');
     assertVendorError(await call(sessions, withKey('kp_wrong', 'POST', '{not json')), 401, 'INVALID_API_KEY');
     assert.equal(sim.simulator.store.size, 0);
@@ -159,7 +169,11 @@ void describe('DELETE /v1/widget/sessions/{session_id}', () => {
   void it('is permanent: a second delete answers 404 RESOURCE_NOT_FOUND', async () => {
     const id = await createSession(sim.baseUrl);
     assert.equal((await call(`${sessions}/${id}`, withKey(KEY_A, 'DELETE'))).status, 200);
-    const error = assertVendorError(await call(`${sessions}/${id}`, withKey(KEY_A, 'DELETE')), 404, 'RESOURCE_NOT_FOUND');
+    const error = assertVendorError(
+      await call(`${sessions}/${id}`, withKey(KEY_A, 'DELETE')),
+      404,
+      'RESOURCE_NOT_FOUND',
+    );
     assert.deepEqual(error.error.details, { session_id: id });
     assert.equal((await call(`${sessions}/${id}`, withKey(KEY_A))).body.status, 'terminated');
   });
@@ -216,7 +230,8 @@ void describe('unknown endpoints', () => {
       ['GET', `${sim.baseUrl}/v1/widget/other`],
       ['GET', `${sim.baseUrl}/v2/widget/sessions`],
     ];
-    for (const [method, url] of cases) assertVendorError(await call(url, withKey(KEY_A, method)), 404, 'RESOURCE_NOT_FOUND');
+    for (const [method, url] of cases)
+      assertVendorError(await call(url, withKey(KEY_A, method)), 404, 'RESOURCE_NOT_FOUND');
     assert.equal((await call(`${sessions}/${id}`, withKey(KEY_A))).body.status, 'active');
   });
 });

@@ -62,7 +62,11 @@ const FETCH_RECORDER = `
 /** What the recorders above and the parent pages below keep on `window`. */
 interface Recorded {
   __tracks: MediaStreamTrack[];
-  __answers: Array<{ url: string; status: number; body: { error: { code: string; details: { session_id: string } }; request_id: string } | null }>;
+  __answers: Array<{
+    url: string;
+    status: number;
+    body: { error: { code: string; details: { session_id: string } }; request_id: string } | null;
+  }>;
   messages: Array<{ origin: string; data: { type?: string; session_id?: string } }>;
 }
 
@@ -121,7 +125,8 @@ void describe('simulated widget in Chromium', { skip }, () => {
     tab.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
     tab.on('console', (message) => {
       // The one expected error: the network log line of the widget's own 401, which is the termination itself.
-      if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !/status of 401/.test(message.text()))
+        problems.push(`console: ${message.text()}`);
     });
     return tab;
   }
@@ -157,21 +162,38 @@ void describe('simulated widget in Chromium', { skip }, () => {
     await widget.locator('konpro-avatar[mic="live"]').waitFor();
     const frame = tab.frames().find((f) => f.url().startsWith(widgetOrigin)) as Frame;
     assert.ok(frame, 'the widget frame is cross-origin');
-    assert.deepEqual(await frame.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), ['live']);
+    assert.deepEqual(await frame.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), [
+      'live',
+    ]);
 
     // Input in the frame reaches the parent as activity, for kiosk idle detection.
-    const activity = await tab.evaluate(() => (window as unknown as Recorded).messages.filter((m) => m.data?.type === 'konpro-widget-activity'));
+    const activity = await tab.evaluate(() =>
+      (window as unknown as Recorded).messages.filter((m) => m.data?.type === 'konpro-widget-activity'),
+    );
     assert.ok(activity.length >= 1);
     assert.ok(activity.every((m: { origin: string }) => m.origin === widgetOrigin));
 
     const revoked = await consoleCall(`sessions/${sessionId}/revoke`);
-    assert.deepEqual(revoked, { status: 200, body: { message: 'Session terminated successfully', session_id: sessionId } });
+    assert.deepEqual(revoked, {
+      status: 200,
+      body: { message: 'Session terminated successfully', session_id: sessionId },
+    });
 
-    await tab.waitForFunction(() => (window as unknown as Recorded).messages.some((m) => m.data?.type === 'konpro-session-terminated'), null, { timeout: 5000 });
-    const terminations = await tab.evaluate(() => (window as unknown as Recorded).messages.filter((m) => m.data?.type === 'konpro-session-terminated'));
-    assert.deepEqual(terminations, [{ origin: widgetOrigin, data: { type: 'konpro-session-terminated', session_id: sessionId } }]);
+    await tab.waitForFunction(
+      () => (window as unknown as Recorded).messages.some((m) => m.data?.type === 'konpro-session-terminated'),
+      null,
+      { timeout: 5000 },
+    );
+    const terminations = await tab.evaluate(() =>
+      (window as unknown as Recorded).messages.filter((m) => m.data?.type === 'konpro-session-terminated'),
+    );
+    assert.deepEqual(terminations, [
+      { origin: widgetOrigin, data: { type: 'konpro-session-terminated', session_id: sessionId } },
+    ]);
 
-    assert.deepEqual(await frame.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), ['ended']);
+    assert.deepEqual(await frame.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), [
+      'ended',
+    ]);
     await widget.locator('konpro-avatar[state="ended"][mic="off"]').waitFor();
     await widget.getByRole('alert').getByText('Session ended').waitFor();
     assert.equal(await widget.getByRole('textbox', { name: 'Message to the avatar' }).isDisabled(), true);
@@ -189,8 +211,12 @@ void describe('simulated widget in Chromium', { skip }, () => {
     assert.equal(first.status, 200);
 
     await consoleCall(`sessions/${sessionId}/revoke`);
-    await tab.waitForFunction(() => (window as unknown as Recorded).__answers.some((a) => a.status === 401), null, { timeout: 5000 });
-    const terminated = await tab.evaluate(() => (window as unknown as Recorded).__answers.find((a) => a.status === 401));
+    await tab.waitForFunction(() => (window as unknown as Recorded).__answers.some((a) => a.status === 401), null, {
+      timeout: 5000,
+    });
+    const terminated = await tab.evaluate(() =>
+      (window as unknown as Recorded).__answers.find((a) => a.status === 401),
+    );
     assert.ok(terminated?.body, 'the page read the 401 body');
     assert.equal(terminated.body.error.code, 'SESSION_TERMINATED');
     assert.equal(terminated.body.error.details.session_id, sessionId);
@@ -217,9 +243,14 @@ void describe('simulated widget in Chromium', { skip }, () => {
       document.querySelector('konpro-avatar')?.remove();
       return (window as unknown as Recorded).__answers.length;
     });
-    assert.deepEqual(await tab.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), ['ended']);
+    assert.deepEqual(await tab.evaluate(() => (window as unknown as Recorded).__tracks.map((t) => t.readyState)), [
+      'ended',
+    ]);
     await tab.waitForTimeout(1500);
-    assert.ok((await tab.evaluate(() => (window as unknown as Recorded).__answers.length)) <= calls + 1, 'at most the call in flight');
+    assert.ok(
+      (await tab.evaluate(() => (window as unknown as Recorded).__answers.length)) <= calls + 1,
+      'at most the call in flight',
+    );
     await tab.context().close();
     assert.deepEqual(problems, []);
   });

@@ -47,7 +47,10 @@ export interface Demo {
 
 /** The demo server (against its simulator) and a browser, for one test file. */
 export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
-  assert.ok(existsSync(BUNDLE_PATH), 'dist/konpro-widget-guard.min.js is missing: run `npm run build` before the end-to-end tests');
+  assert.ok(
+    existsSync(BUNDLE_PATH),
+    'dist/konpro-widget-guard.min.js is missing: run `npm run build` before the end-to-end tests',
+  );
   const server = await startDemoServer({ port: 0, host: '127.0.0.1', env, log: () => {} });
   const browser = await chromium.launch({ executablePath, args: ARGS });
   assert.ok(server.simulator, 'the tests run against the simulator');
@@ -82,7 +85,14 @@ export interface GuardEvent {
   /** The tab that fired it. */
   page: Page;
   type: string;
-  detail: { sessionId?: string; reason?: string; outcome?: string; secondsLeft?: number; code?: string; message?: string };
+  detail: {
+    sessionId?: string;
+    reason?: string;
+    outcome?: string;
+    secondsLeft?: number;
+    code?: string;
+    message?: string;
+  };
   at: number;
 }
 
@@ -114,7 +124,13 @@ export async function newContext(demo: Demo, options: ContextOptions = {}): Prom
   });
   await context.addInitScript(() => {
     const send = (window as unknown as { __konproEvent(type: string, detail: unknown): Promise<void> }).__konproEvent;
-    for (const type of ['konpro-session-start', 'konpro-session-end', 'konpro-delete', 'konpro-idle-warning', 'konpro-guard-error']) {
+    for (const type of [
+      'konpro-session-start',
+      'konpro-session-end',
+      'konpro-delete',
+      'konpro-idle-warning',
+      'konpro-guard-error',
+    ]) {
       document.addEventListener(type, (event) => void send(type, (event as CustomEvent).detail), { capture: true });
     }
   });
@@ -186,7 +202,8 @@ export function widget(page: Page): Promise<WidgetView> {
  */
 export async function snapshotOnClick(page: Page, selector: string): Promise<() => WidgetView | undefined> {
   await page.evaluate((selector) => {
-    const report = (window as unknown as { __konproReport(name: string, value: unknown): Promise<void> }).__konproReport;
+    const report = (window as unknown as { __konproReport(name: string, value: unknown): Promise<void> })
+      .__konproReport;
     document.querySelector(selector)?.addEventListener(
       'click',
       () => {
@@ -204,7 +221,9 @@ export async function snapshotOnClick(page: Page, selector: string): Promise<() 
       { once: true },
     );
   }, selector);
-  return () => recordedReports.get(page.context())?.find((r) => r.page === page && r.name === 'click')?.value as WidgetView | undefined;
+  return () =>
+    recordedReports.get(page.context())?.find((r) => r.page === page && r.name === 'click')?.value as
+      WidgetView | undefined;
 }
 
 /** Signs in on `/` (with `query`, e.g. `?embed=1`) and waits for a live widget; returns its session id. */
@@ -220,13 +239,17 @@ export async function signIn(page: Page, origin: string, name: string, query = '
 
 /** The simulated avatar in the guard: in its iframe, or in the page (embed). */
 export function avatar(page: Page, embed = false) {
-  return embed ? page.locator('konpro-widget-guard konpro-avatar') : page.frameLocator('konpro-widget-guard iframe').locator('konpro-avatar');
+  return embed
+    ? page.locator('konpro-widget-guard konpro-avatar')
+    : page.frameLocator('konpro-widget-guard iframe').locator('konpro-avatar');
 }
 
 /** Waits for the simulated avatar to be live (its runtime answered). */
 export async function avatarLive(page: Page, embed = false): Promise<void> {
   const live = 'konpro-avatar[state="active"]';
-  await (embed ? page.locator(`konpro-widget-guard ${live}`) : page.frameLocator('konpro-widget-guard iframe').locator(live)).waitFor();
+  await (
+    embed ? page.locator(`konpro-widget-guard ${live}`) : page.frameLocator('konpro-widget-guard iframe').locator(live)
+  ).waitFor();
 }
 
 /** Asks the simulated avatar something and waits for the words `answer` in its reply. */
@@ -248,7 +271,10 @@ export function sessionStatus(demo: Demo, sessionId: string): string | undefined
 }
 
 /** Session-API calls the simulator received, through the console's JSON route. */
-export async function vendorCalls(demo: Demo, filter: { method?: string; sessionId?: string } = {}): Promise<LoggedRequest[]> {
+export async function vendorCalls(
+  demo: Demo,
+  filter: { method?: string; sessionId?: string } = {},
+): Promise<LoggedRequest[]> {
   const query = new URLSearchParams();
   if (filter.method) query.set('method', filter.method);
   if (filter.sessionId) query.set('session_id', filter.sessionId);

@@ -6,7 +6,22 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Demo } from './harness.js';
-import { avatar, avatarLive, events, newContext, sessionStatus, Shots, skip, sleep, startDemo, talk, until, vendorCalls, waitForEvent, widget } from './harness.js';
+import {
+  avatar,
+  avatarLive,
+  events,
+  newContext,
+  sessionStatus,
+  Shots,
+  skip,
+  sleep,
+  startDemo,
+  talk,
+  until,
+  vendorCalls,
+  waitForEvent,
+  widget,
+} from './harness.js';
 
 /** The guard's countdown (part `warning`, in its shadow root). */
 const warningOf = (page: Page) => page.locator('konpro-widget-guard [part~="warning"]');
@@ -57,12 +72,19 @@ void describe('kiosk', { skip }, () => {
 
     // Nobody touches it.
     const warning = await waitForEvent(page, 'konpro-idle-warning', {}, 10_000);
-    assert.ok((warning.detail.secondsLeft ?? 0) > 0 && (warning.detail.secondsLeft ?? 0) <= 4, `secondsLeft ${warning.detail.secondsLeft}`);
+    assert.ok(
+      (warning.detail.secondsLeft ?? 0) > 0 && (warning.detail.secondsLeft ?? 0) <= 4,
+      `secondsLeft ${warning.detail.secondsLeft}`,
+    );
     const countdown = warningOf(page);
     await countdown.waitFor({ state: 'visible' });
     assert.match(await countdown.innerText(), /\d/, 'the countdown shows the seconds left');
     assert.ok(
-      await countdown.evaluate((el) => el.matches('[role], [aria-live]') || el.querySelector('[role="alert"], [role="status"], [role="timer"], [aria-live]') !== null),
+      await countdown.evaluate(
+        (el) =>
+          el.matches('[role], [aria-live]') ||
+          el.querySelector('[role="alert"], [role="status"], [role="timer"], [aria-live]') !== null,
+      ),
       'the countdown is announced (a live region or an alert)',
     );
     await countdown.getByRole('button', { name: /still here/i }).waitFor();
@@ -108,7 +130,9 @@ void describe('kiosk', { skip }, () => {
     // The countdown's own button counts as activity too.
     await until(() => events(page, 'konpro-idle-warning').some((e) => e.at > activeAt), 'a second countdown', 10_000);
     await warningOf(page).waitFor({ state: 'visible' });
-    await warningOf(page).getByRole('button', { name: /still here/i }).click();
+    await warningOf(page)
+      .getByRole('button', { name: /still here/i })
+      .click();
     await warningOf(page).waitFor({ state: 'hidden' });
     await sleep(4000 + 500);
     assert.deepEqual(events(page, 'konpro-session-end'), []);

@@ -23,7 +23,9 @@ async function axeViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.
   await page.evaluate(await AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (
+      window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }
+    ).axe;
     const result = await axe.run({ exclude: [['konpro-avatar']] }, { runOnly: ['wcag2a', 'wcag2aa'], iframes: false });
     return result.violations;
   });
@@ -31,7 +33,10 @@ async function axeViolations(page: Page): Promise<string[]> {
 }
 
 async function noSidewaysScroll(page: Page, what: string): Promise<void> {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
   assert.ok(scrollWidth <= innerWidth, `${what}: the page is ${scrollWidth} px wide in a ${innerWidth} px window`);
 }
 
@@ -115,7 +120,13 @@ void describe('the demo looks finished', { skip }, () => {
     const violations: string[] = [];
     await page.exposeFunction('__cspViolation', (text: string) => violations.push(text));
     await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (e) => void (window as unknown as { __cspViolation(t: string): Promise<void> }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`)),
+      document.addEventListener(
+        'securitypolicyviolation',
+        (e) =>
+          void (window as unknown as { __cspViolation(t: string): Promise<void> }).__cspViolation(
+            `${e.violatedDirective} ${e.blockedURI}`,
+          ),
+      ),
     );
     await signIn(page, demo.origin, 'Strict');
     await avatarLive(page);

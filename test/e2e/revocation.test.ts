@@ -9,7 +9,17 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Page, Response } from 'playwright-core';
 import type { Demo } from './harness.js';
-import { avatarLive, newContext, sessionStatus, Shots, signIn, skip, startDemo, waitForEvent, widget } from './harness.js';
+import {
+  avatarLive,
+  newContext,
+  sessionStatus,
+  Shots,
+  signIn,
+  skip,
+  startDemo,
+  waitForEvent,
+  widget,
+} from './harness.js';
 
 interface DetectionPath {
   name: string;
@@ -35,7 +45,10 @@ const PATHS: DetectionPath[] = [
     query: '?embed=1&check-interval=0&poll=1',
     embed: true,
     check(requests, sessionId) {
-      assert.ok(requests.some((r) => r.mainFrame && runtime401(r)), 'the page saw the runtime answer 401');
+      assert.ok(
+        requests.some((r) => r.mainFrame && runtime401(r)),
+        'the page saw the runtime answer 401',
+      );
       assert.equal(requests.filter(statusCheck(sessionId)).length, 0, 'no status checks');
     },
   },
@@ -44,8 +57,15 @@ const PATHS: DetectionPath[] = [
     query: '?check-interval=0',
     embed: false,
     check(requests, sessionId) {
-      assert.ok(requests.some((r) => !r.mainFrame && runtime401(r)), 'the widget frame saw the runtime answer 401');
-      assert.equal(requests.filter((r) => r.mainFrame && runtime401(r)).length, 0, 'the page itself made no runtime calls');
+      assert.ok(
+        requests.some((r) => !r.mainFrame && runtime401(r)),
+        'the widget frame saw the runtime answer 401',
+      );
+      assert.equal(
+        requests.filter((r) => r.mainFrame && runtime401(r)).length,
+        0,
+        'the page itself made no runtime calls',
+      );
       assert.equal(requests.filter(statusCheck(sessionId)).length, 0, 'no status checks');
     },
   },
@@ -89,7 +109,10 @@ void describe('revoking from the simulator console', { skip }, () => {
       const seen = new Map<Page, SeenRequest[]>([[first, recordResponses(first)]]);
       const sessionId = await signIn(first, demo.origin, `Revoked ${index}`, path.query);
       await avatarLive(first, path.embed);
-      const [second] = await Promise.all([context.waitForEvent('page'), first.getByRole('link', { name: 'Open this page in a second tab' }).click()]);
+      const [second] = await Promise.all([
+        context.waitForEvent('page'),
+        first.getByRole('link', { name: 'Open this page in a second tab' }).click(),
+      ]);
       seen.set(second, recordResponses(second));
       await second.locator('konpro-widget-guard[state="active"]').waitFor();
       assert.equal((await widget(second)).sessionId, sessionId, 'both tabs show the same session');
@@ -101,7 +124,10 @@ void describe('revoking from the simulator console', { skip }, () => {
       // The console, reached from the demo page, as a person would.
       const [consolePage] = await Promise.all([
         context.waitForEvent('page'),
-        first.getByRole('navigation', { name: 'Demo pages' }).getByRole('link', { name: /Simulator console/ }).click(),
+        first
+          .getByRole('navigation', { name: 'Demo pages' })
+          .getByRole('link', { name: /Simulator console/ })
+          .click(),
       ]);
       const revoke = consolePage.getByRole('button', { name: `Revoke session ${sessionId}` });
       await revoke.click();
@@ -114,11 +140,20 @@ void describe('revoking from the simulator console', { skip }, () => {
         const end = await waitForEvent(tab, 'konpro-session-end', { sessionId }, 10_000);
         reasons.push(end.detail.reason ?? '');
         const view = await widget(tab);
-        assert.deepEqual({ state: view.state, frames: view.frames, embeds: view.embeds }, { state: 'terminated', frames: 0, embeds: 0 });
+        assert.deepEqual(
+          { state: view.state, frames: view.frames, embeds: view.embeds },
+          { state: 'terminated', frames: 0, embeds: 0 },
+        );
         assert.equal(await tab.evaluate(() => (window as unknown as { mark?: string }).mark), 'not reloaded');
       }
-      assert.ok(reasons.includes('terminated'), `one tab detected the revocation itself (reasons: ${reasons.join(', ')})`);
-      assert.ok(reasons.every((reason) => reason === 'terminated' || reason === 'other-tab'), reasons.join(', '));
+      assert.ok(
+        reasons.includes('terminated'),
+        `one tab detected the revocation itself (reasons: ${reasons.join(', ')})`,
+      );
+      assert.ok(
+        reasons.every((reason) => reason === 'terminated' || reason === 'other-tab'),
+        reasons.join(', '),
+      );
       const detected = tabs[reasons.indexOf('terminated')];
       path.check(seen.get(detected) ?? [], sessionId);
       await detected.getByText('The avatar service ended this session').waitFor();

@@ -62,7 +62,11 @@ void describe('demo site', { skip }, () => {
     );
     await page.getByText('You logged out: the widget was removed at once.').waitFor();
     await page.getByText('Ending your avatar session…').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Start a new session' }).isVisible(), false, 'no restart while signing out');
+    assert.equal(
+      await page.getByRole('button', { name: 'Start a new session' }).isVisible(),
+      false,
+      'no restart while signing out',
+    );
     await shots.take(page, 'logging-out');
 
     await page.getByText('You signed out. Your avatar session was ended').waitFor();
@@ -118,7 +122,10 @@ void describe('demo site', { skip }, () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await until(() => atClick() !== undefined, 'the click was read');
     assert.deepEqual({ state: atClick()?.state, frames: atClick()?.frames }, { state: 'terminated', frames: 0 });
-    assert.equal((await waitForEvent(page, 'konpro-delete', { sessionId, outcome: 'queued' })).detail.outcome, 'queued');
+    assert.equal(
+      (await waitForEvent(page, 'konpro-delete', { sessionId, outcome: 'queued' })).detail.outcome,
+      'queued',
+    );
     await page.getByText('You are offline.').waitFor();
     await shots.take(page, 'offline-logout-queued');
     // Nothing can reach the simulator while offline; the session is still alive there.
@@ -128,7 +135,11 @@ void describe('demo site', { skip }, () => {
     assert.equal((await widget(page)).frames, 0, 'still gone');
 
     await context.setOffline(false);
-    await until(async () => (await vendorCalls(demo, { method: 'DELETE', sessionId })).length > 0, 'the DELETE after reconnecting', 15_000);
+    await until(
+      async () => (await vendorCalls(demo, { method: 'DELETE', sessionId })).length > 0,
+      'the DELETE after reconnecting',
+      15_000,
+    );
     assert.equal(sessionStatus(demo, sessionId), 'terminated');
     await waitForEvent(page, 'konpro-delete', { sessionId, outcome: 'deleted' });
     // Then the page finishes signing out.
@@ -146,7 +157,10 @@ void describe('demo site', { skip }, () => {
     const sessionId = await signIn(first, demo.origin, 'Barbara');
     await avatarLive(first);
 
-    const [second] = await Promise.all([context.waitForEvent('page'), first.getByRole('link', { name: 'Open this page in a second tab' }).click()]);
+    const [second] = await Promise.all([
+      context.waitForEvent('page'),
+      first.getByRole('link', { name: 'Open this page in a second tab' }).click(),
+    ]);
     await second.locator('konpro-widget-guard[state="active"]').waitFor();
     assert.equal((await widget(second)).sessionId, sessionId, 'the second tab shows the same session');
     await avatarLive(second);

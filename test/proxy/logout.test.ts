@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { FakeVendor, reply } from './support/fake-vendor.js';
-import { assertSecretsNeverSaid, BASE_PATH, createSession, guardRequest, makeProxy, remember, send, SITE } from './support/harness.js';
+import {
+  assertSecretsNeverSaid,
+  BASE_PATH,
+  createSession,
+  guardRequest,
+  makeProxy,
+  remember,
+  send,
+  SITE,
+} from './support/harness.js';
 
 let vendor: FakeVendor;
 before(async () => {
@@ -17,7 +26,10 @@ after(async () => {
 
 /** The site's logout request: only the browser's cookies, no guard header, no signed-in user any more. */
 function logoutRequest(cookies: readonly string[]): Request {
-  return new Request(`${SITE}/logout`, { method: 'POST', headers: { cookie: ['site_other=1', ...cookies].join('; ') } });
+  return new Request(`${SITE}/logout`, {
+    method: 'POST',
+    headers: { cookie: ['site_other=1', ...cookies].join('; ') },
+  });
 }
 
 void describe('endSessions(request)', () => {
@@ -55,13 +67,16 @@ void describe('endSessions(request)', () => {
   void it('does not ask the vendor again for a session the page already deleted (retired binding), and clears it', async () => {
     const { proxy } = makeProxy(vendor);
     const a = await createSession(proxy, 'alice');
-    const deleted = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${a.sessionId}`, { user: 'alice', cookies: [a.cookie] }));
-    const retired = deleted.cookies[0]!;
+    const deleted = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${a.sessionId}`, { user: 'alice', cookies: [a.cookie] }),
+    );
+    const retired = deleted.cookies[0];
     vendor.requests.length = 0;
     const result = await proxy.endSessions(logoutRequest([retired]));
     assert.deepEqual(result.ended, [a.sessionId]);
     assert.deepEqual(vendor.requests, []);
-    assert.match(result.setCookie[0]!, /Max-Age=0/);
+    assert.match(result.setCookie[0], /Max-Age=0/);
   });
 
   void it('works on another instance with the same secret', async () => {

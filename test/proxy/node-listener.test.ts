@@ -2,12 +2,26 @@
 // middleware (next() simulated: Express is not a dependency).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { incomingMessageOf, toFetchRequest, toNodeListener } from '../../src/proxy/index.js';
 import { API_KEY, FakeVendor } from './support/fake-vendor.js';
-import { assertError, assertSecretsNeverSaid, BASE_PATH, makeProxy, read, SITE, type Answer } from './support/harness.js';
+import {
+  assertError,
+  assertSecretsNeverSaid,
+  BASE_PATH,
+  makeProxy,
+  read,
+  SITE,
+  type Answer,
+} from './support/harness.js';
 
 let vendor: FakeVendor;
 const servers: Server[] = [];
@@ -45,7 +59,11 @@ function guardFetch(url: string, method: string, path: string, cookies: string[]
 }
 
 /** A raw HTTP/1.1 request, for request targets and Host headers fetch would not send. */
-function rawRequest(origin: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function rawRequest(
+  origin: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ hostname, port, path, method: 'GET', headers }, (res) => {
@@ -161,7 +179,9 @@ void describe('toNodeListener as Express middleware', () => {
     assert.equal(lookalike.text, 'the rest of the app');
     assert.deepEqual(passedOn, ['/about', `${BASE_PATH}-old/x`]);
 
-    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(read);
+    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(
+      read,
+    );
     assert.equal(created.status, 201, created.text);
     assert.equal(passedOn.length, 2, 'the proxy answered; next() was not called');
   });
@@ -203,7 +223,9 @@ void describe('toNodeListener as Express middleware', () => {
         res.end();
       });
     });
-    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(read);
+    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(
+      read,
+    );
     assert.equal(created.status, 201, created.text);
     assert.equal(nextCalled, false);
   });
@@ -220,10 +242,16 @@ void describe('toNodeListener as Express middleware', () => {
         });
       }),
     );
-    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(read);
+    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(
+      read,
+    );
     assert.equal(created.status, 201);
 
-    const logout = await fetch(`${url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: created.cookies[0] } }).then(read);
+    const logout = await fetch(`${url}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: created.cookies[0] },
+    }).then(read);
     assert.equal(logout.status, 303);
     assert.equal(logout.setCookie.length, 2);
     assert.match(logout.setCookie[1], /Max-Age=0/);

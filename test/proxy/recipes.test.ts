@@ -45,7 +45,12 @@ async function run(recipe: string): Promise<{ origin: string; close(): Promise<v
 function guardFetch(origin: string, method: string, path: string, cookies: string[]): Promise<Response> {
   return fetch(`${origin}${path}`, {
     method,
-    headers: { 'X-Konpro-Guard': '1', Origin: SITE_ORIGIN, 'Sec-Fetch-Site': 'same-origin', Cookie: cookies.join('; ') },
+    headers: {
+      'X-Konpro-Guard': '1',
+      Origin: SITE_ORIGIN,
+      'Sec-Fetch-Site': 'same-origin',
+      Cookie: cookies.join('; '),
+    },
     redirect: 'manual',
   });
 }
@@ -58,10 +63,17 @@ for (const recipe of ['node-server.js', 'express-server.js']) {
       const site = await run(recipe);
       try {
         const user = ['user=alice'];
-        assert.equal((await guardFetch(site.origin, 'POST', '/api/widget-sessions', [])).status, 401, 'nobody signed in');
+        assert.equal(
+          (await guardFetch(site.origin, 'POST', '/api/widget-sessions', [])).status,
+          401,
+          'nobody signed in',
+        );
         const created = await guardFetch(site.origin, 'POST', '/api/widget-sessions', user);
         assert.equal(created.status, 201);
-        const { session_id: sessionId, widget_url: widgetUrl } = (await created.json()) as { session_id: string; widget_url: string };
+        const { session_id: sessionId, widget_url: widgetUrl } = (await created.json()) as {
+          session_id: string;
+          widget_url: string;
+        };
         assert.equal(widgetUrl, `https://widget.konpro.ai/embed?session=${sessionId}`);
         const binding = cookiePairs(created);
         const status = await guardFetch(site.origin, 'GET', `/api/widget-sessions/${sessionId}`, [...user, ...binding]);
@@ -75,8 +87,14 @@ for (const recipe of ['node-server.js', 'express-server.js']) {
         });
         assert.equal(logout.status, 303);
         const cleared = logout.headers.getSetCookie();
-        assert.ok(cleared.some((c) => c.startsWith(`${binding[0].split('=')[0]}=;`) && /Max-Age=0/.test(c)), 'binding cleared');
-        assert.ok(cleared.some((c) => c.startsWith('user=;')), 'signed out of the site');
+        assert.ok(
+          cleared.some((c) => c.startsWith(`${binding[0].split('=')[0]}=;`) && /Max-Age=0/.test(c)),
+          'binding cleared',
+        );
+        assert.ok(
+          cleared.some((c) => c.startsWith('user=;')),
+          'signed out of the site',
+        );
         assert.notEqual(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'deleted at the vendor');
       } finally {
         await site.close();

@@ -5,7 +5,16 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { codeNamesSession } from '../../src/classify-response.js';
 import { ProxyErrorCode } from '../../src/proxy/index.js';
 import { API_KEY, FakeVendor, reply } from './support/fake-vendor.js';
-import { assertError, assertSecretsNeverSaid, BASE_PATH, createSession, guardRequest, makeProxy, send, SITE } from './support/harness.js';
+import {
+  assertError,
+  assertSecretsNeverSaid,
+  BASE_PATH,
+  createSession,
+  guardRequest,
+  makeProxy,
+  send,
+  SITE,
+} from './support/harness.js';
 
 let vendor: FakeVendor;
 before(async () => {
@@ -54,10 +63,17 @@ void describe('who may call', () => {
       '',
     ];
     for (const origin of foreign) {
-      assertError(await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', origin })), 403, 'CROSS_SITE_REQUEST_REFUSED');
+      assertError(
+        await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', origin })),
+        403,
+        'CROSS_SITE_REQUEST_REFUSED',
+      );
     }
     assert.equal(vendor.requests.length, 0);
-    assert.equal((await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', origin: 'http://localhost:8000' }))).status, 201);
+    assert.equal(
+      (await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', origin: 'http://localhost:8000' }))).status,
+      201,
+    );
     assert.equal(
       (await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', origin: null }))).status,
       201,
@@ -68,7 +84,11 @@ void describe('who may call', () => {
   void it('refuses with 403 a request whose Sec-Fetch-Site is cross-site or same-site', async () => {
     const { proxy } = makeProxy(vendor);
     for (const secFetchSite of ['cross-site', 'same-site', 'none']) {
-      assertError(await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', secFetchSite })), 403, 'CROSS_SITE_REQUEST_REFUSED');
+      assertError(
+        await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', secFetchSite })),
+        403,
+        'CROSS_SITE_REQUEST_REFUSED',
+      );
     }
     assert.equal(vendor.requests.length, 0);
   });
@@ -76,7 +96,11 @@ void describe('who may call', () => {
   void it('refuses with 403 a request without the X-Konpro-Guard header', async () => {
     const { proxy } = makeProxy(vendor);
     for (const guardHeader of [null, '0', 'true', '']) {
-      assertError(await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', guardHeader })), 403, 'GUARD_HEADER_REQUIRED');
+      assertError(
+        await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice', guardHeader })),
+        403,
+        'GUARD_HEADER_REQUIRED',
+      );
     }
     assert.equal(vendor.requests.length, 0);
   });
@@ -85,7 +109,10 @@ void describe('who may call', () => {
     const { proxy } = makeProxy(vendor);
     const preflight = await send(
       proxy,
-      guardRequest('OPTIONS', `${BASE_PATH}/abc`, { origin: 'https://evil.test', headers: { 'access-control-request-method': 'DELETE' } }),
+      guardRequest('OPTIONS', `${BASE_PATH}/abc`, {
+        origin: 'https://evil.test',
+        headers: { 'access-control-request-method': 'DELETE' },
+      }),
     );
     assertError(preflight, 405, 'METHOD_NOT_ALLOWED');
     const created = await createSession(proxy, 'alice');
@@ -107,7 +134,10 @@ void describe('whose session', () => {
     const { proxy } = makeProxy(vendor);
     const alice = await createSession(proxy, 'alice');
     for (const method of ['GET', 'DELETE']) {
-      const answer = await send(proxy, guardRequest(method, `${BASE_PATH}/${alice.sessionId}`, { user: 'bob', cookies: [alice.cookie] }));
+      const answer = await send(
+        proxy,
+        guardRequest(method, `${BASE_PATH}/${alice.sessionId}`, { user: 'bob', cookies: [alice.cookie] }),
+      );
       assertError(answer, 403, 'INSUFFICIENT_PERMISSIONS');
     }
     assert.equal(vendor.requests.length, 1, 'only the create reached the vendor');
@@ -162,7 +192,11 @@ void describe('whose session', () => {
     } finally {
       Date.now = realNow;
     }
-    assert.equal((await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }))).status, 200);
+    assert.equal(
+      (await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] })))
+        .status,
+      200,
+    );
   });
 });
 
@@ -196,10 +230,14 @@ void describe('rate limits', () => {
     const a = await createSession(proxy, 'alice');
     const b = await createSession(proxy, 'alice');
     assert.equal(
-      (await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${a.sessionId}`, { user: 'alice', cookies: [a.cookie] }))).status,
+      (await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${a.sessionId}`, { user: 'alice', cookies: [a.cookie] })))
+        .status,
       200,
     );
-    const limited = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${b.sessionId}`, { user: 'alice', cookies: [b.cookie] }));
+    const limited = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${b.sessionId}`, { user: 'alice', cookies: [b.cookie] }),
+    );
     assertError(limited, 429, 'RATE_LIMIT_EXCEEDED');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.equal(vendor.sessions.has(b.sessionId), true);
@@ -228,7 +266,10 @@ void describe('secrets', () => {
   void it('logs a keyed hash of the session and user ids, never the ids', async () => {
     const { proxy, logs } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice-user-id');
-    await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice-user-id', cookies: [cookie] }));
+    await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice-user-id', cookies: [cookie] }),
+    );
     const created = logs.find((entry) => entry.event === 'session-created')!;
     const ended = logs.find((entry) => entry.event === 'session-ended')!;
     assert.match(created.sessionHash!, /^[A-Za-z0-9_-]{16}$/);

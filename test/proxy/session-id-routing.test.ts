@@ -69,12 +69,21 @@ void describe('session ids on the way to the vendor', () => {
       fc.asyncProperty(validId, method, async (id, verb) => {
         vendor.reset();
         // The vendor hands out this id; the proxy binds it to the user.
-        vendor.queue(reply.json(201, { session_id: id, status: 'active', expires_at: new Date(Date.now() + 60_000).toISOString() }));
+        vendor.queue(
+          reply.json(201, {
+            session_id: id,
+            status: 'active',
+            expires_at: new Date(Date.now() + 60_000).toISOString(),
+          }),
+        );
         vendor.addSession(id);
         const created = await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice' }));
         assert.equal(created.status, 201);
 
-        const answer = await send(proxy, guardRequest(verb, `${BASE_PATH}/${id}`, { user: 'alice', cookies: created.cookies }));
+        const answer = await send(
+          proxy,
+          guardRequest(verb, `${BASE_PATH}/${id}`, { user: 'alice', cookies: created.cookies }),
+        );
         assert.equal(answer.status, 200);
         assert.equal(vendor.requests.length, 2);
         const call = vendor.requests[1];

@@ -39,7 +39,10 @@ void describe('POST {basePath}', () => {
     assert.equal(call.method, 'POST');
     assert.equal(call.url, '/konpro/v1/widget/sessions');
     assert.equal(call.apiKey, API_KEY);
-    assert.deepEqual(JSON.parse(call.body), { agentic_avatar_id: 'avatar-1', settings: { max_duration: 900, language: 'de' } });
+    assert.deepEqual(JSON.parse(call.body), {
+      agentic_avatar_id: 'avatar-1',
+      settings: { max_duration: 900, language: 'de' },
+    });
   });
 
   void it('defaults the settings to {max_duration: 3600}', async () => {
@@ -51,9 +54,14 @@ void describe('POST {basePath}', () => {
   void it('ignores what the browser sends in the body', async () => {
     const { proxy } = makeProxy(vendor);
     const request = guardRequest('POST', BASE_PATH, { user: 'alice', headers: { 'content-type': 'application/json' } });
-    const withBody = new Request(request, { body: JSON.stringify({ agentic_avatar_id: 'other', settings: { max_duration: 999999 } }) });
+    const withBody = new Request(request, {
+      body: JSON.stringify({ agentic_avatar_id: 'other', settings: { max_duration: 999999 } }),
+    });
     assert.equal((await send(proxy, withBody)).status, 201);
-    assert.deepEqual(JSON.parse(vendor.requests[0].body), { agentic_avatar_id: 'avatar-1', settings: { max_duration: 3600 } });
+    assert.deepEqual(JSON.parse(vendor.requests[0].body), {
+      agentic_avatar_id: 'avatar-1',
+      settings: { max_duration: 3600 },
+    });
   });
 
   void it('binds the session to the user in an HttpOnly, SameSite, signed cookie that outlives the session by a day', async () => {
@@ -78,7 +86,10 @@ void describe('POST {basePath}', () => {
     const { proxy } = makeProxy(vendor);
     const plain = await send(
       proxy,
-      new Request(`http://site.test${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1', cookie: 'site_user=alice' } }),
+      new Request(`http://site.test${BASE_PATH}`, {
+        method: 'POST',
+        headers: { 'x-konpro-guard': '1', cookie: 'site_user=alice' },
+      }),
     );
     assert.equal(plain.status, 201);
     assert.ok(!plain.setCookie[0].includes('Secure'));
@@ -86,7 +97,10 @@ void describe('POST {basePath}', () => {
     const custom = makeProxy(vendor, { cookie: { namePrefix: '__Host-w_', secure: true, sameSite: 'Lax' } }).proxy;
     const answer = await send(
       custom,
-      new Request(`http://site.test${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1', cookie: 'site_user=alice' } }),
+      new Request(`http://site.test${BASE_PATH}`, {
+        method: 'POST',
+        headers: { 'x-konpro-guard': '1', cookie: 'site_user=alice' },
+      }),
     );
     assert.match(answer.setCookie[0], /^__Host-w_[A-Za-z0-9_-]{16}=.*; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
   });
@@ -98,7 +112,10 @@ void describe('POST {basePath}', () => {
     assert.notEqual(a.cookie.split('=')[0], b.cookie.split('=')[0]);
     const both = [a.cookie, b.cookie];
     for (const { sessionId } of [a, b]) {
-      assert.equal((await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: both }))).status, 200);
+      assert.equal(
+        (await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: both }))).status,
+        200,
+      );
     }
   });
 });
@@ -107,7 +124,10 @@ void describe('GET {basePath}/{id}', () => {
   void it('answers 200 {session_id, status, expires_at}', async () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie, answer: created } = await createSession(proxy, 'alice');
-    const answer = await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const answer = await send(
+      proxy,
+      guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, { session_id: sessionId, status: 'active', expires_at: created.body.expires_at });
     assert.equal(vendor.requests[1].url, `/konpro/v1/widget/sessions/${sessionId}`);
@@ -118,7 +138,10 @@ void describe('GET {basePath}/{id}', () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice');
     vendor.sessions.delete(sessionId);
-    const answer = await send(proxy, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const answer = await send(
+      proxy,
+      guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     assertError(answer, 404, 'RESOURCE_NOT_FOUND');
     assert.equal(answer.body.request_id, 'vendor-req-404');
   });
@@ -128,7 +151,10 @@ void describe('DELETE {basePath}/{id}', () => {
   void it('ends the session, answers 200 {message, session_id} and retires the binding to ten minutes', async () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice');
-    const answer = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const answer = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, { message: 'Session terminated successfully', session_id: sessionId });
     assert.equal(vendor.sessions.has(sessionId), false);
@@ -141,9 +167,16 @@ void describe('DELETE {basePath}/{id}', () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice');
     vendor.sessions.delete(sessionId);
-    const answer = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const answer = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     assert.equal(answer.status, 200);
-    assert.deepEqual(answer.body, { message: 'Session already terminated', session_id: sessionId, already_terminated: true });
+    assert.deepEqual(answer.body, {
+      message: 'Session already terminated',
+      session_id: sessionId,
+      already_terminated: true,
+    });
     assert.match(answer.setCookie[0], /Max-Age=600;/);
   });
 
@@ -160,13 +193,22 @@ void describe('DELETE {basePath}/{id}', () => {
   void it('a retry with the retired binding the first answer set (a timed-out success) is still idempotent', async () => {
     const { proxy } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice');
-    const first = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const first = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     const retired = first.cookies[0];
-    const again = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [retired] }));
+    const again = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [retired] }),
+    );
     assert.equal(again.status, 200);
     assert.equal(again.body.already_terminated, true);
     // Bob cannot use Alice's retired binding either.
-    const bob = await send(proxy, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'bob', cookies: [retired] }));
+    const bob = await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'bob', cookies: [retired] }),
+    );
     assert.equal(bob.status, 403);
   });
 });
@@ -176,15 +218,24 @@ void describe('several instances', () => {
     const a = makeProxy(vendor).proxy;
     const b = makeProxy(vendor).proxy;
     const { sessionId, cookie } = await createSession(a, 'alice');
-    assert.equal((await send(b, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }))).status, 200);
-    assert.equal((await send(b, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }))).status, 200);
+    assert.equal(
+      (await send(b, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }))).status,
+      200,
+    );
+    assert.equal(
+      (await send(b, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }))).status,
+      200,
+    );
   });
 
   void it('an instance with another secret does not accept the binding', async () => {
     const a = makeProxy(vendor).proxy;
     const other = makeProxy(vendor, { secret: `${SECRET}-rotated` }).proxy;
     const { sessionId, cookie } = await createSession(a, 'alice');
-    const answer = await send(other, guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }));
+    const answer = await send(
+      other,
+      guardRequest('GET', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] }),
+    );
     assertError(answer, 403, 'INSUFFICIENT_PERMISSIONS');
   });
 });
@@ -195,7 +246,8 @@ void describe('handles()', () => {
     assert.equal(proxy.basePath, '/widget');
     for (const yes of ['/widget', '/widget/', '/widget/abc', `${SITE}/widget/x?y=1`, new URL(`${SITE}/widget/a`)])
       assert.equal(proxy.handles(yes), true, String(yes));
-    for (const no of ['/', '/widgets', '/widget-old/x', '/api/widget', `${SITE}/other`]) assert.equal(proxy.handles(no), false, no);
+    for (const no of ['/', '/widgets', '/widget-old/x', '/api/widget', `${SITE}/other`])
+      assert.equal(proxy.handles(no), false, no);
     assert.equal(proxy.handles(new Request(`${SITE}/widget/abc`)), true);
     assert.equal(proxy.handles(new Request(`${SITE}/other`)), false);
   });

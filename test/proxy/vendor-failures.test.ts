@@ -63,7 +63,9 @@ void describe('vendor answers the proxy passes on', () => {
         [500, 'PROCESSING_ERROR'],
         [503, 'SERVICE_UNAVAILABLE'],
       ] as const) {
-        const answer = await withVendorReply(method, [reply.error(status, code, 'vendor trouble', {}, `vendor-${status}`)]);
+        const answer = await withVendorReply(method, [
+          reply.error(status, code, 'vendor trouble', {}, `vendor-${status}`),
+        ]);
         assertError(answer, status, code);
         assert.equal(answer.body.error.message, 'vendor trouble');
         assert.equal(answer.body.request_id, `vendor-${status}`);
@@ -86,12 +88,18 @@ void describe('vendor answers the proxy passes on', () => {
 void describe('vendor answers the proxy turns into errors', () => {
   void it('a refused API key (401 INVALID_API_KEY) is a 502 that says so, never a success', async () => {
     for (const method of methods) {
-      const answer = await withVendorReply(method, [reply.error(401, 'INVALID_API_KEY', 'Invalid API key', {}, 'vendor-401')]);
+      const answer = await withVendorReply(method, [
+        reply.error(401, 'INVALID_API_KEY', 'Invalid API key', {}, 'vendor-401'),
+      ]);
       assertError(answer, 502, 'UPSTREAM_API_KEY_REJECTED');
       assert.match(answer.body.error.message, /API key/);
       assert.equal(answer.body.request_id, 'vendor-401');
       assert.equal(answer.setCookie.length, 0, `${method}: no binding issued or cleared`);
-      assert.equal(classifyResponse(answer.status, answer.body).verdict, Verdict.Transient, 'the guard retries; it does not tear down');
+      assert.equal(
+        classifyResponse(answer.status, answer.body).verdict,
+        Verdict.Transient,
+        'the guard retries; it does not tear down',
+      );
     }
   });
 
@@ -99,7 +107,11 @@ void describe('vendor answers the proxy turns into errors', () => {
     const good = makeProxy(vendor).proxy;
     const { sessionId, cookie } = await createSession(good, 'alice');
     const wrongKey = makeProxy(vendor, { apiKey: 'kp_live_wrong' }).proxy;
-    assertError(await send(wrongKey, guardRequest('POST', BASE_PATH, { user: 'alice' })), 502, 'UPSTREAM_API_KEY_REJECTED');
+    assertError(
+      await send(wrongKey, guardRequest('POST', BASE_PATH, { user: 'alice' })),
+      502,
+      'UPSTREAM_API_KEY_REJECTED',
+    );
     assertError(
       await send(wrongKey, guardRequest('DELETE', `${BASE_PATH}/${sessionId}`, { user: 'alice', cookies: [cookie] })),
       502,
@@ -111,7 +123,9 @@ void describe('vendor answers the proxy turns into errors', () => {
   void it('does not follow a vendor redirect: 502, and the target is never requested', async () => {
     for (const method of methods) {
       for (const status of [301, 302, 307, 308]) {
-        const answer = await withVendorReply(method, [reply.redirect(`${vendor.origin}/v1/widget/sessions/followed`, status)]);
+        const answer = await withVendorReply(method, [
+          reply.redirect(`${vendor.origin}/v1/widget/sessions/followed`, status),
+        ]);
         assertError(answer, 502, 'UPSTREAM_BAD_RESPONSE');
         assert.equal(vendor.requests.length, 1, `${method} ${status}: only the first request`);
       }
@@ -148,7 +162,10 @@ void describe('vendor answers the proxy turns into errors', () => {
       ['POST', reply.json(201, { session_id: '../admin', status: 'active', expires_at: new Date().toISOString() })],
       ['POST', reply.json(201, { session_id: 'ok', status: 'active', expires_at: 'soon' })],
       ['POST', reply.json(201, ['not', 'an', 'object'])],
-      ['GET', reply.json(200, { session_id: 'another-session', status: 'active', expires_at: new Date().toISOString() })],
+      [
+        'GET',
+        reply.json(200, { session_id: 'another-session', status: 'active', expires_at: new Date().toISOString() }),
+      ],
       ['GET', reply.text(200, '')],
       ['GET', reply.text(200, `{"session_id":"${'x'.repeat(70_000)}"}`, 'application/json')],
       ['DELETE', reply.json(200, { ok: true })],
@@ -166,7 +183,9 @@ void describe('vendor answers the proxy turns into errors', () => {
   });
 
   void it('answers 502 (not 404) when the vendor says 404 to a create: a configuration problem, not a gone session', async () => {
-    const answer = await withVendorReply('POST', [reply.error(404, 'RESOURCE_NOT_FOUND', 'avatar not found', {}, 'vendor-404')]);
+    const answer = await withVendorReply('POST', [
+      reply.error(404, 'RESOURCE_NOT_FOUND', 'avatar not found', {}, 'vendor-404'),
+    ]);
     assertError(answer, 502, 'UPSTREAM_BAD_RESPONSE');
     assert.equal(answer.body.request_id, 'vendor-404');
   });

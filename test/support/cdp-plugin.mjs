@@ -90,7 +90,12 @@ export function cdpPlugin() {
           const tab = tabs.get(payload.id);
           const tabCdp = await cdpFor(tab);
           await tabCdp.send('Network.enable');
-          await tabCdp.send('Network.emulateNetworkConditions', { offline: Boolean(payload.offline), latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+          await tabCdp.send('Network.emulateNetworkConditions', {
+            offline: Boolean(payload.offline),
+            latency: 0,
+            downloadThroughput: -1,
+            uploadThroughput: -1,
+          });
           return true;
         }
         case 'tab-close': {

@@ -61,7 +61,9 @@ export class FakeProxy {
   async expiresIn(ms: number): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/expires-in`, { method: 'POST', body: JSON.stringify({ ms }) });
   }
-  async log(): Promise<Array<{ method: string; id: string | null; outcome: string | null; guardHeader: string; at: number }>> {
+  async log(): Promise<
+    Array<{ method: string; id: string | null; outcome: string | null; guardHeader: string; at: number }>
+  > {
     return (await fetch(`/test-api/control/${this.ns}/log`)).json();
   }
   async deletes(id?: string) {
@@ -72,7 +74,11 @@ export class FakeProxy {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `predicate` until it holds, or fails after `timeoutMs`. */
-export async function until(predicate: () => boolean | Promise<boolean>, message: string, timeoutMs = 5000): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
@@ -87,4 +93,7 @@ export function echoUrl(status: number, body?: unknown, type = 'application/json
 }
 
 /** A watched URL whose answer says "gone" the way an API does: 404 with a JSON error body. */
-export const GONE = echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'session not found' }, request_id: 'req_test' });
+export const GONE = echoUrl(404, {
+  error: { code: 'RESOURCE_NOT_FOUND', message: 'session not found' },
+  request_id: 'req_test',
+});

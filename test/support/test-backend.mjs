@@ -88,7 +88,15 @@ async function proxy(ctx, ns, id) {
       for (const [k, v] of Object.entries(headers)) ctx.set(k, String(v));
       return;
     }
-    const code = { 400: 'INVALID_REQUEST', 401: 'AUTHENTICATION_REQUIRED', 403: 'INSUFFICIENT_PERMISSIONS', 404: 'RESOURCE_NOT_FOUND', 429: 'RATE_LIMIT_EXCEEDED', 503: 'SERVICE_UNAVAILABLE' }[fault.status] ?? 'PROCESSING_ERROR';
+    const code =
+      {
+        400: 'INVALID_REQUEST',
+        401: 'AUTHENTICATION_REQUIRED',
+        403: 'INSUFFICIENT_PERMISSIONS',
+        404: 'RESOURCE_NOT_FOUND',
+        429: 'RATE_LIMIT_EXCEEDED',
+        503: 'SERVICE_UNAVAILABLE',
+      }[fault.status] ?? 'PROCESSING_ERROR';
     vendorError(ctx, fault.status, code, `injected ${fault.status}`, headers);
     return;
   }
@@ -156,8 +164,15 @@ async function control(ctx, ns, rest) {
   if (ctx.method === 'POST' && rest === 'sessions') {
     // {id, status?, expiresAt?}: create or change a session directly.
     const body = await readJson(ctx);
-    const current = ns.sessions.get(body.id) ?? { status: 'active', expiresAt: new Date(Date.now() + ns.expiresInMs).toISOString() };
-    ns.sessions.set(body.id, { ...current, ...(body.status ? { status: body.status } : {}), ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}) });
+    const current = ns.sessions.get(body.id) ?? {
+      status: 'active',
+      expiresAt: new Date(Date.now() + ns.expiresInMs).toISOString(),
+    };
+    ns.sessions.set(body.id, {
+      ...current,
+      ...(body.status ? { status: body.status } : {}),
+      ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
+    });
     return json(ctx, 200, ns.sessions.get(body.id));
   }
   if (ctx.method === 'POST' && rest === 'expires-in') {
@@ -189,7 +204,11 @@ const vuePlugin = {
       const { parse, compileScript } = await import('vue/compiler-sfc');
       const { compilerOptions } = await import(pathToFileURL(resolve('demo/recipes/vue-compiler-options.js')).href);
       const { descriptor } = parse(await readFile(args.path, 'utf8'), { filename: args.path });
-      const script = compileScript(descriptor, { id: 'recipe', inlineTemplate: true, templateOptions: { compilerOptions } });
+      const script = compileScript(descriptor, {
+        id: 'recipe',
+        inlineTemplate: true,
+        templateOptions: { compilerOptions },
+      });
       return { contents: script.content, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
@@ -198,7 +217,16 @@ const vuePlugin = {
 async function bundle(ctx, name) {
   const { build } = await import('esbuild');
   const candidates = [`test/fixtures/${name}.jsx`, `test/fixtures/${name}.js`];
-  const entry = (await Promise.all(candidates.map((f) => readFile(f).then(() => f, () => null)))).find(Boolean);
+  const entry = (
+    await Promise.all(
+      candidates.map((f) =>
+        readFile(f).then(
+          () => f,
+          () => null,
+        ),
+      ),
+    )
+  ).find(Boolean);
   if (!entry) return json(ctx, 404, { error: `no fixture ${name}` });
   const result = await build({
     entryPoints: [entry],
@@ -207,7 +235,12 @@ async function bundle(ctx, name) {
     format: 'esm',
     jsx: 'automatic',
     target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"production"', __VUE_OPTIONS_API__: 'true', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
+    define: {
+      'process.env.NODE_ENV': '"production"',
+      __VUE_OPTIONS_API__: 'true',
+      __VUE_PROD_DEVTOOLS__: 'false',
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+    },
     alias: { 'konpro-widget-guard': resolve('dist/index.js') },
     plugins: [vuePlugin],
     logLevel: 'silent',
@@ -224,7 +257,8 @@ export function testBackend() {
       return next();
     }
     const recipe = /^\/api\/widget-sessions(?:\/([^/]*))?$/.exec(path);
-    if (recipe) return proxy(ctx, namespace('recipes'), recipe[1] === undefined ? undefined : decodeURIComponent(recipe[1]));
+    if (recipe)
+      return proxy(ctx, namespace('recipes'), recipe[1] === undefined ? undefined : decodeURIComponent(recipe[1]));
     const bundled = /^\/test-api\/bundle\/([\w-]+)\.js$/.exec(path);
     if (bundled) return bundle(ctx, bundled[1]);
     if (path === '/test/fixtures/csp-page.html') {
@@ -239,7 +273,8 @@ export function testBackend() {
     }
     if (path === '/test-api/echo' || path.startsWith('/test-api/echo/')) return echo(ctx);
     let match = /^\/test-api\/proxy\/([\w-]+)(?:\/([^/]*))?$/.exec(path);
-    if (match) return proxy(ctx, namespace(match[1]), match[2] === undefined ? undefined : decodeURIComponent(match[2]));
+    if (match)
+      return proxy(ctx, namespace(match[1]), match[2] === undefined ? undefined : decodeURIComponent(match[2]));
     match = /^\/test-api\/control\/([\w-]+)\/([\w-]+)$/.exec(path);
     if (match) return control(ctx, namespace(match[1]), match[2]);
     return next();

@@ -16,7 +16,8 @@ const proxy = createWidgetSessionProxy({
   secret: 's'.repeat(32),
   agenticAvatarId: 'a',
   allowedOrigins: ['https://www.example.com'],
-  authorize: (request) => incomingMessageOf<import('node:http').IncomingMessage & { user?: { id: string } }>(request)?.user?.id ?? null,
+  authorize: (request) =>
+    incomingMessageOf<import('node:http').IncomingMessage & { user?: { id: string } }>(request)?.user?.id ?? null,
   widgetUrl: (session) => `https://widget.example/?s=${session.session_id}`,
 });
 expectType<Equal<typeof proxy, WidgetSessionProxy>>();

@@ -40,7 +40,9 @@ export class SharedSession {
     this.#guard = guard;
     this.#embed = embed;
     // Whatever ends the session, no tab should try to show it again.
-    guard.addEventListener('konpro-session-end', (event) => this.forget(/** @type {CustomEvent<{ sessionId: string }>} */ (event).detail.sessionId));
+    guard.addEventListener('konpro-session-end', (event) =>
+      this.forget(/** @type {CustomEvent<{ sessionId: string }>} */ (event).detail.sessionId),
+    );
   }
 
   /** Shows the user's shared session, or starts one. */
@@ -94,11 +96,18 @@ export class SharedSession {
         resolve(live);
       };
       /** @param {Event} event */
-      const about = (event) => /** @type {CustomEvent<{ sessionId?: string }>} */ (event).detail?.sessionId === sessionId;
-      this.#guard.addEventListener('konpro-session-start', (event) => about(event) && done(true), { signal: scope.signal });
-      this.#guard.addEventListener('konpro-session-end', (event) => about(event) && done(false), { signal: scope.signal });
+      const about = (event) =>
+        /** @type {CustomEvent<{ sessionId?: string }>} */ (event).detail?.sessionId === sessionId;
+      this.#guard.addEventListener('konpro-session-start', (event) => about(event) && done(true), {
+        signal: scope.signal,
+      });
+      this.#guard.addEventListener('konpro-session-end', (event) => about(event) && done(false), {
+        signal: scope.signal,
+      });
       // A misconfiguration that keeps the widget from mounting (not a mere warning).
-      this.#guard.addEventListener('konpro-guard-error', () => this.#guard.state === 'error' && done(false), { signal: scope.signal });
+      this.#guard.addEventListener('konpro-guard-error', () => this.#guard.state === 'error' && done(false), {
+        signal: scope.signal,
+      });
     });
   }
 }

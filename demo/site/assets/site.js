@@ -62,7 +62,8 @@ byId('mode-label', HTMLElement).textContent = embed ? 'in-page embed' : 'iframe 
 byId(embed ? 'mode-embed' : 'mode-iframe', HTMLAnchorElement).setAttribute('aria-current', 'true');
 // Forms come back to this very page, switches included; so does the second-tab link.
 const here = `${location.pathname}${location.search}`;
-for (const input of document.querySelectorAll('input[name="next"]')) /** @type {HTMLInputElement} */ (input).value = here;
+for (const input of document.querySelectorAll('input[name="next"]'))
+  /** @type {HTMLInputElement} */ (input).value = here;
 byId('second-tab', HTMLAnchorElement).href = here;
 
 // --- Event log ------------------------------------------------------------------------------------
@@ -110,7 +111,8 @@ async function showWidget(/** @type {{ fresh?: boolean }} */ { fresh = false } =
   } catch (error) {
     // The guard reports its own start failures (error panel); this is the embed's own request.
     if (guard.state !== 'error') {
-      byId('start-text', HTMLElement).textContent = `The avatar could not be started: ${error instanceof Error ? error.message : String(error)}`;
+      byId('start-text', HTMLElement).textContent =
+        `The avatar could not be started: ${error instanceof Error ? error.message : String(error)}`;
       byId('start-retry', HTMLButtonElement).hidden = false;
     }
   }
@@ -135,7 +137,10 @@ async function signOut() {
   // The same promise the guard's own click handler started: the widget is already gone.
   const result = await guard.logout();
   if (result.outcome === 'queued') {
-    say('You are offline. The avatar is gone from this page; its session will be ended on the server as soon as you are back online.', true);
+    say(
+      'You are offline. The avatar is gone from this page; its session will be ended on the server as soon as you are back online.',
+      true,
+    );
     await deleteSettled(result.sessionId);
     say('Back online: the session was ended. Signing you out…');
   }

@@ -39,7 +39,13 @@ export const reply = {
       res.end(text);
     },
   error:
-    (status: number, code: string, message = code, headers: Record<string, string> = {}, requestId = `vendor-req-${status}`): Reply =>
+    (
+      status: number,
+      code: string,
+      message = code,
+      headers: Record<string, string> = {},
+      requestId = `vendor-req-${status}`,
+    ): Reply =>
     (res) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify({ error: { code, message }, request_id: requestId }));
@@ -145,7 +151,10 @@ export class FakeVendor {
     if (request.method === 'GET') return reply.json(200, session)(res, request);
     if (request.method === 'DELETE') {
       this.sessions.delete(session.session_id);
-      return reply.json(200, { message: 'Session terminated successfully', session_id: session.session_id })(res, request);
+      return reply.json(200, { message: 'Session terminated successfully', session_id: session.session_id })(
+        res,
+        request,
+      );
     }
     reply.error(400, 'INVALID_REQUEST')(res, request);
   }
