@@ -694,14 +694,16 @@ export class KonproWidgetGuard extends LitElement {
   #end(reason: EndReason, broadcast = true): void {
     const session = this.#session;
     if (!session) return;
+    // Other tabs first: the message leaves before this tab's teardown keeps the browser busy
+    // (removing a frame is work for the browser process too, and would queue in front of it).
+    if (broadcast) this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
     const focusWasInWidget = this.#focusIsInWidget(session) || this.#secondsLeft !== undefined;
     this.#hideWarning(false);
     this.#release(session);
     this.#removeWidgetMarkup();
     void this.#ended.add(session.id, reason);
     if (broadcast) {
-      this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
-      // The channel reaches other tabs; other guards of this page showing the session end too.
+      // Other guards of this page showing the session end too.
       for (const guard of connectedGuards)
         if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
     }

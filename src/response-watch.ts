@@ -19,7 +19,13 @@ import { parseJson, readTextCapped } from './json-body.js';
 export interface ResponseWatcher {
   /** Absolute URL prefixes whose responses this watcher reads. */
   readonly prefixes: readonly string[];
-  /** Called synchronously with what a watched response says (and its JSON body, if it was read). */
+  /**
+   * Called synchronously with what a watched response says, and its JSON
+   * body if it was read. A 404 or 410 is told twice: at once from the
+   * status alone (body `undefined`), in the task the response arrived in,
+   * so a "gone" about a session the URL names ends it with no wait for the
+   * body; then again with the body, for answers only the body can name.
+   */
   onResponse(classification: Classification, url: URL, body: unknown): void;
 }
 
@@ -142,6 +148,8 @@ function fetchFallback(...args: Parameters<typeof fetch>): Promise<Response> {
 
 async function inspectFetchResponse(response: Response, url: URL): Promise<void> {
   if (response.type === 'opaque' || response.type === 'opaqueredirect') return;
+  if (response.status === 404 || response.status === 410)
+    notify(interestedIn(url), classifyResponse(response.status), url);
   const inspect = async () => {
     try {
       const body = needsBody(response.status) ? await readJson(response) : undefined;

@@ -147,6 +147,17 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
     expect((await response.json()).error.code, 'the caller can still read the body').to.equal('RESOURCE_NOT_FOUND');
   });
 
+  it('ends on a 404 about this session as soon as the status arrives, without waiting for the body', async () => {
+    const guard = await activeGuard({ watch: '/test-api/echo' });
+    const url = `${echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' } })}&session_id=${guard.sessionId}&bodyDelay=3000`;
+    const started = performance.now();
+    const response = fetch(url);
+    await until(() => guard.state === 'terminated', 'terminated', 2000);
+    expect(performance.now() - started, 'long before the body').to.be.below(2000);
+    expect(frameOf(guard)).to.equal(null);
+    expect((await response).status).to.equal(404);
+  });
+
   const ending: Array<[string, number, unknown]> = [
     ['410', 410, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' }, request_id: 'r' }],
     ['401 SESSION_TERMINATED', 401, { error: { code: 'SESSION_TERMINATED', message: 'x' }, request_id: 'r' }],

@@ -194,6 +194,14 @@ async function echo(ctx) {
   ctx.type = q.type ?? 'application/json';
   ctx.body = q.body ?? '';
   if (q.retryAfter) ctx.set('Retry-After', q.retryAfter);
+  if (q.bodyDelay) {
+    // Headers now, the body later (a slow or long answer), past Koa and the dev server's
+    // middleware, which would wait for the whole body.
+    ctx.respond = false;
+    ctx.res.writeHead(ctx.status, { 'content-type': ctx.type, 'cache-control': 'no-store' });
+    ctx.res.flushHeaders();
+    setTimeout(() => ctx.res.end(q.body ?? ''), Number(q.bodyDelay));
+  }
 }
 
 /** Compiles a Vue single-file component with the recipe's compiler options. */
