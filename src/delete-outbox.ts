@@ -23,7 +23,7 @@
 import { createStore, entries, get, set, del, update, type UseStore } from 'idb-keyval';
 import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
 import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from './events.js';
-import { OutboxJournal } from './outbox-journal.js';
+import { OutboxJournal, type JournalEntry } from './outbox-journal.js';
 import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from './proxy-client.js';
 import { tabChannel, type TabChannel, type TabMessage } from './tab-channel.js';
 import { sleep, tabLocks, type TabLocks } from './tab-lock.js';
@@ -171,17 +171,20 @@ export class DeleteOutbox {
     for (const journaled of this.#journal.entries()) {
       if (this.#unwritten.has(journaled.url)) continue; // being written by this page right now
       const { sentAt, ...rest } = journaled;
-      await this.write(
-        journaled.url,
-        (existing) =>
-          existing ?? {
+      // A closing page sent it: let that request finish before another goes out.
+      const sentUntil = sentAt === undefined ? undefined : sentAt + this.options.timeoutMs;
+      await this.write(journaled.url, (existing) => {
+        if (!existing) {
+          return {
             ...rest,
             attempts: sentAt === undefined ? 0 : 1,
             nextAttemptAt: 0,
-            // The closing page sent it: let that request finish before another goes out.
-            ...(sentAt === undefined ? {} : { notBefore: sentAt + this.options.timeoutMs }),
-          },
-      );
+            ...(sentUntil === undefined ? {} : { notBefore: sentUntil }),
+          };
+        }
+        if (sentUntil === undefined || existing.settled) return existing;
+        return { ...existing, notBefore: Math.max(existing.notBefore ?? 0, sentUntil) };
+      });
       this.#journal.remove(journaled.url);
     }
     for (const [key, entry] of await this.#readAll()) {
@@ -368,9 +371,14 @@ export class DeleteOutbox {
         (event) => {
           for (const worker of this.#workers.values()) {
             worker.sendNow();
-            // A lock this page only waits for would keep it out of the back/forward cache, and
-            // another tab does the work anyway.
-            worker.stopWaiting();
+            // The request outlives the page (keepalive), but the write that tells the next page
+            // to let it finish may not: say so synchronously, so no second one overlaps it.
+            const inflight = worker.inflight;
+            if (inflight) this.#journal.add(inflight);
+            // A page in the back/forward cache must hold no lock and wait for none: it would
+            // keep the other tabs from the work (or be evicted). Storage has the entry; another
+            // tab, or this one when it is shown again, picks it up.
+            worker.leave();
           }
           // The page is going away before IndexedDB had these: send them now (keepalive);
           // the journal still has them for the next load, should this attempt fail.
@@ -396,12 +404,20 @@ class DeleteWorker {
   #firstSettled = false;
   #entry: OutboxEntry | undefined;
   #inflight: Promise<ProxyAnswer> | undefined;
+  /** When the request in flight went out. */
+  #sentAt: number | undefined;
   #wake: AbortController | undefined;
   /** Set by a replay (load, online, visible): the next attempt does not wait for its backoff. */
   #urgent = false;
-  /** Holds the lock (from then on this tab does the work). */
-  #working = false;
   readonly #stopWaiting = new AbortController();
+  /** Set by {@link leave}: the work is given back at the next step. */
+  #left = false;
+  /** Another tab heard the proxy confirm this delete (see {@link heard}). */
+  #confirmedElsewhere: DeleteDetail | undefined;
+  /** The answer was final and is being stored. */
+  #final = false;
+  #resolveLeft!: () => void;
+  readonly #leaving = new Promise<typeof LEFT>((resolve) => (this.#resolveLeft = () => resolve(LEFT)));
 
   constructor(
     private readonly outbox: DeleteOutbox,
@@ -432,32 +448,60 @@ class DeleteWorker {
     this.#wake?.abort();
   }
 
-  /** Send now, synchronously, with keepalive: the page is being hidden or closed. */
+  /**
+   * Send now, synchronously, with keepalive: the page is being hidden or
+   * closed. Not while an earlier attempt may still be in flight (from this
+   * tab or one that closed) or the server asked to wait: the entry stays for
+   * the next page.
+   */
   sendNow(): void {
-    if (!this.#entry || this.#inflight) return;
+    if (!this.#entry || this.#inflight || (this.#entry.notBefore ?? 0) > this.outbox.now()) return;
     this.#attempt();
     this.#wake?.abort();
   }
 
-  /** Gives up waiting for the lock (not the work, if this tab holds it). */
-  stopWaiting(): void {
-    if (this.#working) return;
-    this.#report({ sessionId: this.sessionId, outcome: 'queued', attempts: 0 }, false);
+  /** The request this tab has in flight, as a journal entry: when it went out. */
+  get inflight(): JournalEntry | undefined {
+    const entry = this.#entry;
+    if (!entry || !this.#inflight || this.#sentAt === undefined) return undefined;
+    return { url: entry.url, sessionId: entry.sessionId, createdAt: entry.createdAt, sentAt: this.#sentAt };
+  }
+
+  /**
+   * The page is going away: stop waiting for the lock, or give the work
+   * back. A request in flight is not cancelled (keepalive); if its answer
+   * still arrives here and is final, it is recorded.
+   */
+  leave(): void {
+    if (this.#left || this.#final) return; // a final answer is being stored: let it finish
+    this.#left = true;
+    // Whoever awaits the logout hears where it stands; nothing more is announced.
+    if (!this.#firstSettled)
+      this.#report({ sessionId: this.sessionId, outcome: 'queued', attempts: this.#entry?.attempts ?? 0 }, false);
     this.#stopWaiting.abort();
+    this.#wake?.abort();
+    this.#resolveLeft();
   }
 
   /** Another tab settled this delete. */
   heard(message: Extract<TabMessage, { kind: 'delete-settled' }>): void {
-    if (this.#entry) return; // we hold it: nobody else can have settled it
     const detail: DeleteDetail = { sessionId: message.sessionId, outcome: message.outcome, attempts: message.attempts };
     if (message.status !== undefined) detail.status = message.status;
-    const final = message.outcome !== 'queued';
+    const final = message.outcome === 'deleted' || message.outcome === 'already-gone';
+    if (this.#entry) {
+      // We hold the work, so only the late answer to a request a tab sent before it gave the
+      // work up (its page was hidden away) can be news here: a confirmation ends our wait.
+      if (final && !this.#inflight) {
+        this.#confirmedElsewhere = detail;
+        this.#wake?.abort();
+      }
+      return;
+    }
     this.#report(detail, false);
-    if (final) this.#stopWaiting.abort();
+    if (message.outcome !== 'queued') this.#stopWaiting.abort();
   }
 
   async #work(): Promise<void> {
-    this.#working = true;
     const stored = await this.outbox.read(this.key);
     if (!stored || stored.settled || (stored.failed && !this.retryFailed)) {
       // Settled (or refused) in another tab before we got the lock.
@@ -468,6 +512,7 @@ class DeleteWorker {
     const entry = (this.#entry = stored);
     const { outbox } = this;
     for (;;) {
+      if (this.#left) return;
       if (outbox.now() - entry.createdAt > outbox.options.maxAgeMs) {
         await outbox.remove(this.key);
         this.#report(
@@ -483,9 +528,20 @@ class DeleteWorker {
       }
       if (!this.#inflight) {
         await this.#waitFor(entry);
+        if (this.#left) return;
+        if (this.#confirmedElsewhere) {
+          this.#entry = undefined;
+          this.#report(this.#confirmedElsewhere, false);
+          return;
+        }
         if (!this.#inflight) this.#attempt();
       }
-      const answer = await this.#inflight!;
+      const inflight = this.#inflight!;
+      const answer = await Promise.race([inflight, this.#leaving]);
+      if (answer === LEFT) {
+        void inflight.then((late) => this.#lateAnswer(entry, late));
+        return;
+      }
       this.#inflight = undefined;
       const verdict = classifyDeleteAnswer(answer);
       const detail: DeleteDetail = { sessionId: entry.sessionId, outcome: 'queued', attempts: entry.attempts };
@@ -503,6 +559,7 @@ class DeleteWorker {
       }
       // Final: nothing more goes out from here (not even from a pagehide while we store it).
       this.#entry = undefined;
+      this.#final = true;
       detail.outcome = verdict;
       if (verdict === 'failed') {
         detail.error = `the proxy refused the delete (HTTP ${answer.status}); it will be tried again on the next load`;
@@ -521,6 +578,7 @@ class DeleteWorker {
     const entry = this.#entry!;
     entry.attempts += 1;
     entry.failed = undefined;
+    this.#sentAt = this.outbox.now();
     // Stored before the answer: the attempt counts even if this tab dies, and a tab taking
     // over waits until this request has had its time (its keepalive may outlive the tab).
     entry.notBefore = this.outbox.now() + this.outbox.options.timeoutMs;
@@ -538,11 +596,33 @@ class DeleteWorker {
       const hard = entry.notBefore ?? 0;
       const target = skipBackoff ? hard : Math.max(hard, entry.nextAttemptAt);
       const delay = target - this.outbox.now();
-      if (delay <= 0 || this.#inflight) return;
+      if (delay <= 0 || this.#inflight || this.#left || this.#confirmedElsewhere) return;
       this.#wake = new AbortController();
       await sleep(delay, this.#wake.signal);
       this.#wake = undefined;
     }
+  }
+
+  /**
+   * The answer to a request sent before this tab gave the work back. A final
+   * one is recorded (unless storage already has a settlement) and told to
+   * every tab; a retry is left to whoever works on the entry now.
+   */
+  async #lateAnswer(entry: OutboxEntry, answer: ProxyAnswer): Promise<void> {
+    const verdict = classifyDeleteAnswer(answer);
+    if (verdict !== 'deleted' && verdict !== 'already-gone') return;
+    const settled: NonNullable<OutboxEntry['settled']> = {
+      outcome: verdict,
+      status: answer.status,
+      at: this.outbox.now(),
+    };
+    await this.outbox.write(this.key, (existing) =>
+      existing?.settled ? existing : { ...(existing ?? entry), notBefore: undefined, settled },
+    );
+    this.#report(
+      { sessionId: entry.sessionId, outcome: verdict, attempts: entry.attempts, status: answer.status },
+      true,
+    );
   }
 
   /** Resolves `first` once; tells listeners here, and (for our own work) the other tabs. */
@@ -565,6 +645,8 @@ class DeleteWorker {
     }
   }
 }
+
+const LEFT = Symbol('left');
 
 let shared: DeleteOutbox | undefined;
 

@@ -1,7 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { createStore, entries, get } from 'idb-keyval';
+import { createStore, entries, get, set } from 'idb-keyval';
 import { DeleteOutbox, type OutboxEntry } from '../src/delete-outbox.js';
+import { OutboxJournal } from '../src/outbox-journal.js';
 import type { DeleteDetail } from '../src/events.js';
 import { callProxy } from '../src/proxy-client.js';
 import { TabChannel } from '../src/tab-channel.js';
@@ -14,7 +15,9 @@ function outbox(
   store = createStore(uniqueId('outbox'), 'deletes'),
   extra: ConstructorParameters<typeof DeleteOutbox>[0] = {},
 ) {
-  const box = new DeleteOutbox({ store, options: fast, ...extra });
+  // A journal of its own: the default one is shared by every page of the origin, and so by
+  // the other test files running beside this one.
+  const box = new DeleteOutbox({ store, options: fast, journal: new OutboxJournal(uniqueId('journal:')), ...extra });
   const settled: DeleteDetail[] = [];
   const scope = new AbortController();
   box.subscribe((d) => settled.push(d), scope.signal);
@@ -145,6 +148,59 @@ describe('DeleteOutbox', () => {
     expect((await proxy.deletes(id)).length).to.equal(1);
     const [[, entry]] = await entries<string, OutboxEntry>(real);
     expect(entry.settled?.outcome).to.equal('deleted');
+    scope.abort();
+  });
+
+  it('a page hidden into the back/forward cache gives the work back; no second request overlaps the first', async function () {
+    this.timeout(15_000);
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    await proxy.faults({ method: 'DELETE', delayMs: 800, times: 1 });
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    const journal = new OutboxJournal(uniqueId('journal:'));
+    const hidden = outbox(store, { channel: new TabChannel(), journal });
+    hidden.box.attach(hidden.scope.signal);
+    const first = hidden.box.submit(url, id);
+    const lockName = `konpro-widget-guard:delete:${url}`;
+    const held = async () => (await navigator.locks.query()).held?.some((lock) => lock.name === lockName);
+    await until(async () => (await held()) === true, 'the first attempt under way, under the lock');
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    expect((await first).outcome, 'the logout is told where it stands').to.equal('queued');
+    await until(async () => (await held()) === false, 'a cached page holds no lock', 1000);
+    // The page comes back (its channel reopens) while the other tab works on the delete.
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    // Another tab takes the delete from storage, and lets the request in flight have its time.
+    const other = outbox(store, { channel: new TabChannel(), journal });
+    other.box.attach(other.scope.signal);
+    await until(
+      () => other.settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'),
+      'confirmed in the other tab',
+      8000,
+    );
+    const deletes = await proxy.deletes(id);
+    expect(deletes.map((d) => d.outcome)).to.deep.equal(['deleted']);
+    expect((await get<OutboxEntry>(url, store))?.settled?.outcome).to.equal('deleted');
+    hidden.scope.abort();
+    other.scope.abort();
+  });
+
+  it('a closing page does not send again while an earlier attempt may still be in flight', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const store = createStore(uniqueId('outbox'), 'deletes');
+    // Left by a tab that closed with its request in flight a moment ago.
+    await set(
+      url,
+      { url, sessionId: id, createdAt: Date.now(), attempts: 1, nextAttemptAt: 0, notBefore: Date.now() + 1500 },
+      store,
+    );
+    const { box, scope } = outbox(store);
+    box.attach(scope.signal);
+    await until(() => box.pendingKeys.includes(url), 'replayed');
+    await sleep(100);
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
+    await sleep(300);
+    expect(await proxy.deletes(id), 'nothing sent over the request that may be in flight').to.deep.equal([]);
     scope.abort();
   });
 
