@@ -6,7 +6,7 @@
 import type { DeletedSession, ProxyCreatedSession, ProxyDeletedSession, ProxySessionStatus } from '../konpro-api.js';
 import { describeInvalidSessionId, isValidSessionId } from '../session-id.js';
 import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.js';
-import type { LogLevel, ProxyLogEntry, ProxyLogEvent } from './log.js';
+import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
 import { matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
@@ -61,6 +61,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     ids: LoggedIds,
     extra: Omit<ProxyLogEntry, 'level' | 'event'> = {},
   ): Promise<void> {
+    // The default log drops debug and info lines: no hashes for a line nobody will read.
+    if (config.log === defaultLog && (level === 'debug' || level === 'info')) return;
     const entry: ProxyLogEntry = { level, event, ...extra };
     if (ids.sessionId !== undefined) entry.sessionHash = await signer.tag('log-session', [ids.sessionId], 12);
     if (ids.userId !== undefined) entry.userHash = await signer.tag('log-user', [ids.userId], 12);

@@ -10,9 +10,20 @@
 
 const encoder = new TextEncoder();
 
+/** How many recent tags a signer keeps (a few hundred bytes each). */
+const REMEMBERED_TAGS = 4096;
+
 export class Signer {
   readonly #subtle: SubtleCrypto;
   readonly #key: Promise<CryptoKey>;
+  /**
+   * Recent tags, least recently used first. The same few inputs come back
+   * with every status check (a binding's name, its MAC, the user's tag), and
+   * a Web Crypto HMAC is a job on another thread that costs far more than
+   * the request's own work; a tag is a pure function of its input, so a
+   * remembered one is the same answer.
+   */
+  readonly #recent = new Map<string, Promise<string>>();
 
   constructor(secret: string, subtle: SubtleCrypto = globalThis.crypto.subtle) {
     this.#subtle = subtle;
@@ -20,7 +31,21 @@ export class Signer {
   }
 
   /** HMAC-SHA-256 of `parts` for `domain`, truncated to `bytes`, base64url. */
-  async tag(domain: string, parts: readonly string[], bytes = 32): Promise<string> {
+  tag(domain: string, parts: readonly string[], bytes = 32): Promise<string> {
+    const key = `${bytes}:${domain}:${parts.map((part) => `${part.length}:${part}`).join('')}`;
+    let tag = this.#recent.get(key);
+    if (tag === undefined) {
+      tag = this.#compute(domain, parts, bytes);
+      tag.catch(() => this.#recent.delete(key));
+      if (this.#recent.size >= REMEMBERED_TAGS) this.#recent.delete(this.#recent.keys().next().value!);
+    } else {
+      this.#recent.delete(key);
+    }
+    this.#recent.set(key, tag);
+    return tag;
+  }
+
+  async #compute(domain: string, parts: readonly string[], bytes: number): Promise<string> {
     const mac = await this.#subtle.sign('HMAC', await this.#key, frame(domain, parts));
     return base64url(new Uint8Array(mac, 0, Math.min(bytes, mac.byteLength)));
   }
