@@ -1,30 +1,16 @@
 // Browser tests: @web/test-runner in headless Chromium (Debian's /usr/bin/chromium, or CHROME_PATH).
-import { existsSync } from 'node:fs';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { testBackend } from './support/test-backend.mjs';
 import { browserSession, cdpPlugin } from './support/cdp-plugin.mjs';
+import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from './support/chromium.mjs';
 
-const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.error(
-    `No Chromium at ${executablePath}: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH to a Chrome or Chromium binary.`,
-  );
+if (missingBrowser) {
+  console.error(missingBrowser);
   process.exit(1);
 }
 
-export const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--js-flags=--expose-gc',
-];
+const args = [...chromiumArgs, '--disable-quic', ...fakeMediaArgs, '--js-flags=--expose-gc'];
 
 export default {
   rootDir: '.',
@@ -36,7 +22,7 @@ export default {
   middleware: [testBackend()],
   browsers: [
     chromeLauncher({
-      launchOptions: { executablePath, headless: true, args: chromiumArgs },
+      launchOptions: { executablePath, headless: true, args },
       // Each test file in a window of its own: tabs of one window hide each other, and the guard
       // (rightly) behaves differently in a hidden page.
       createPage: async ({ context }) => {

@@ -6,7 +6,6 @@
 //   a guard sees the 401 SESSION_TERMINATED after revocation; and removing
 //   the element stops everything.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -14,22 +13,10 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { createKonproSimulator } from '../../demo/simulator/index.js';
 import type { KonproSimulator } from '../../demo/simulator/index.js';
+import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from '../support/chromium.mjs';
 
-const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-const skip = existsSync(executablePath)
-  ? false
-  : `no Chromium at ${executablePath}: install it (Debian/Ubuntu: apt-get install chromium) or set CHROME_PATH`;
-
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-];
+const skip = missingBrowser;
+const ARGS = [...chromiumArgs, ...fakeMediaArgs];
 
 // Records every microphone track a frame obtains, so the test can see them stop.
 const TRACK_RECORDER = `

@@ -9,28 +9,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from '../support/chromium.mjs';
 import type { DemoServer } from '../../demo/server.js';
 import { startDemoServer } from '../../demo/server.js';
 import type { KonproSimulator, LoggedRequest } from '../../demo/simulator/index.js';
 import { BUNDLE_PATH } from '../../demo/site/pages.js';
 
-export const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-
 /** A reason to skip (one clear message), or `false`. */
-export const skip = existsSync(executablePath)
-  ? false
-  : `no Chromium at ${executablePath}: install it (Debian/Ubuntu: apt-get install chromium) or set CHROME_PATH`;
+export const skip = missingBrowser;
 
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-];
+const ARGS = [...chromiumArgs, ...fakeMediaArgs];
 
 /** Git-ignored; CI keeps it as the run's artifacts. */
 export const SHOTS_DIR = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));

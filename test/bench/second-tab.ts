@@ -1,0 +1,151 @@
+/**
+ * Figure: time until a second tab's widget is gone after a logout in the
+ * first, the guard against the physical floor in the same two pages (a raw
+ * BroadcastChannel message, then a bare `iframe.remove()` of an equivalent
+ * frame), alternated (pages/second-tab.js).
+ *
+ * The two tabs run in separate renderer processes, so their clocks are
+ * compared through an offset measured by BroadcastChannel ping-pong (NTP
+ * style, from the fastest round trips) before and after the series.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { openPage } from './browser.js';
+import { ms, type BenchOptions, type FigureResult } from './report.js';
+import { median, round, summarize } from './stats.js';
+
+interface ClockSample {
+  sent: number;
+  remote: number;
+  received: number;
+}
+
+interface Fired {
+  at: number;
+  returnedAt: number;
+}
+
+interface Removed {
+  goneAt: number;
+  messageAt: number;
+}
+
+type PageApi = Record<string, (...args: unknown[]) => unknown>;
+
+function call<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(([fn, rest]) => (window as unknown as PageApi)[fn](...rest), [
+    name,
+    args,
+  ] as const) as Promise<T>;
+}
+
+/** Offset of tab B's clock over tab A's (ms), and the round trip it was measured with. */
+async function clockOffset(a: Page, samples: number): Promise<{ offset: number; rtt: number }> {
+  const all: ClockSample[] = [];
+  for (let i = 0; i < samples; i++) all.push(await call<ClockSample>(a, 'clockSample'));
+  // The fastest round trips bound the offset most tightly.
+  const fastest = all
+    .sort((x, y) => x.received - x.sent - (y.received - y.sent))
+    .slice(0, Math.max(3, Math.floor(samples / 4)));
+  return {
+    offset: median(fastest.map((s) => s.remote - (s.sent + s.received) / 2)),
+    rtt: median(fastest.map((s) => s.received - s.sent)),
+  };
+}
+
+export async function measureSecondTab(browser: Browser, origin: string, options: BenchOptions): Promise<FigureResult> {
+  const iterations = options.quick ? 10 : 60;
+  const context = await browser.newContext();
+  try {
+    const a = await openPage(context, `${origin}/pages/second-tab.html`);
+    const b = await openPage(context, `${origin}/pages/second-tab.html`);
+    const before = await clockOffset(a, 40);
+    const guard: number[] = [];
+    const floor: number[] = [];
+    // Where the guard's time goes: tab A busy in logout(), the message's arrival in tab B.
+    const logoutCallMs: number[] = [];
+    const messageMs: number[] = [];
+
+    const runGuard = async () => {
+      const id = await call<string>(a, 'newId');
+      await Promise.all([call(a, 'mountGuard', id), call(b, 'mountGuard', id)]);
+      await call(b, 'armGuard');
+      const fired = await call<Fired>(a, 'fireGuard');
+      const { goneAt, messageAt } = await call<Removed>(b, 'removedAt');
+      logoutCallMs.push(fired.returnedAt - fired.at);
+      messageMs.push(messageAt - before.offset - fired.at);
+      return goneAt - before.offset - fired.at;
+    };
+    const runFloor = async (blankFirst = false) => {
+      const id = await call<string>(a, 'newId');
+      await call(b, 'mountFloor', id);
+      await call(b, 'armFloor', id, blankFirst);
+      const fired = await call<Fired>(a, 'fireFloor', id);
+      const { goneAt } = await call<Removed>(b, 'removedAt');
+      return goneAt - before.offset - fired.at;
+    };
+
+    const blankFloor: number[] = [];
+    const steps = [
+      async () => guard.push(await runGuard()),
+      async () => floor.push(await runFloor()),
+      async () => blankFloor.push(await runFloor(true)),
+    ];
+    for (let i = 0; i < 3; i++) for (const step of steps) await step();
+    guard.length = floor.length = blankFloor.length = 0;
+    for (let i = 0; i < iterations; i++) {
+      // Rotated: no series always goes first.
+      for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]();
+    }
+    const after = await clockOffset(a, 40);
+    const gs = summarize(guard);
+    const fs = summarize(floor);
+    const bfs = summarize(blankFloor);
+    const ratio = gs.median / fs.median;
+    return {
+      name: 'secondTab',
+      rows: [
+        {
+          figure: `logout in tab A → widget gone in tab B, median (n=${iterations})`,
+          value: ms(gs.median),
+          baseline: `${ms(fs.median)} (raw BroadcastChannel + iframe.remove())`,
+          ratio,
+          goal: '≤ 1.5×',
+          met: ratio <= 1.5,
+        },
+        {
+          figure: '  against the floor with guarantee 1 (about:blank, then remove)',
+          value: ms(gs.median),
+          baseline: `${ms(bfs.median)} (raw BroadcastChannel + about:blank + remove())`,
+          ratio: gs.median / bfs.median,
+          goal: '(reported)',
+          met: null,
+        },
+        {
+          figure: 'logout in tab A → widget gone in tab B, p95',
+          value: ms(gs.p95),
+          baseline: ms(fs.p95),
+          ratio: gs.p95 / fs.p95,
+          goal: '(reported)',
+          met: null,
+        },
+      ],
+      raw: {
+        iterations,
+        guard: gs,
+        floor: fs,
+        blankFirstFloor: bfs,
+        ratioOfMedians: ratio,
+        ratioOverBlankFirstFloor: gs.median / bfs.median,
+        guardBreakdown: { logoutCallInTabA: summarize(logoutCallMs), messageReachesTabB: summarize(messageMs) },
+        clock: {
+          offsetBeforeMs: round(before.offset),
+          offsetAfterMs: round(after.offset),
+          calibrationRttMs: round(before.rtt),
+        },
+        samplesMs: { guard, floor, blankFirstFloor: blankFloor },
+      },
+    };
+  } finally {
+    await context.close();
+  }
+}
