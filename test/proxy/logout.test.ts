@@ -1,10 +1,10 @@
 // endSessions(): the site's server-side logout ends the widget sessions even
 // when the page's JavaScript never ran (closed tab, JavaScript off, expired site session).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { FakeVendor, reply } from './support/fake-vendor.js';
+import { describe, it } from 'node:test';
+import { reply } from './support/fake-vendor.js';
 import {
-  assertSecretsNeverSaid,
+  fakeVendorForFile,
   BASE_PATH,
   createSession,
   guardRequest,
@@ -14,15 +14,7 @@ import {
   SITE,
 } from './support/harness.js';
 
-let vendor: FakeVendor;
-before(async () => {
-  vendor = await FakeVendor.start();
-});
-beforeEach(() => vendor.reset());
-after(async () => {
-  await vendor.close();
-  assertSecretsNeverSaid();
-});
+const vendor = fakeVendorForFile();
 
 /** The site's logout request: only the browser's cookies, no guard header, no signed-in user any more. */
 function logoutRequest(cookies: readonly string[]): Request {

@@ -10,33 +10,18 @@ import {
   type Server,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { incomingMessageOf, toFetchRequest, toNodeListener } from '../../src/proxy/index.js';
-import { API_KEY, FakeVendor } from './support/fake-vendor.js';
-import {
-  assertError,
-  assertSecretsNeverSaid,
-  BASE_PATH,
-  makeProxy,
-  read,
-  SITE,
-  type Answer,
-} from './support/harness.js';
+import { API_KEY } from './support/fake-vendor.js';
+import { assertError, fakeVendorForFile, BASE_PATH, makeProxy, read, SITE, type Answer } from './support/harness.js';
 
-let vendor: FakeVendor;
+const vendor = fakeVendorForFile();
 const servers: Server[] = [];
-
-before(async () => {
-  vendor = await FakeVendor.start();
-});
-beforeEach(() => vendor.reset());
-after(async () => {
+after(() => {
   for (const server of servers) {
     server.closeAllConnections();
     server.close();
   }
-  await vendor.close();
-  assertSecretsNeverSaid();
 });
 
 async function serve(listener: RequestListener): Promise<string> {

@@ -1,13 +1,13 @@
 // Each security guarantee of the proxy, one test each. No refused request
 // may reach the vendor, and no answer or log line may carry the API key.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { codeNamesSession } from '../../src/classify-response.js';
 import { ProxyErrorCode } from '../../src/proxy/index.js';
-import { API_KEY, FakeVendor, reply } from './support/fake-vendor.js';
+import { API_KEY, reply } from './support/fake-vendor.js';
 import {
   assertError,
-  assertSecretsNeverSaid,
+  fakeVendorForFile,
   BASE_PATH,
   createSession,
   guardRequest,
@@ -16,15 +16,7 @@ import {
   SITE,
 } from './support/harness.js';
 
-let vendor: FakeVendor;
-before(async () => {
-  vendor = await FakeVendor.start();
-});
-beforeEach(() => vendor.reset());
-after(async () => {
-  await vendor.close();
-  assertSecretsNeverSaid();
-});
+const vendor = fakeVendorForFile();
 
 void describe('who may call', () => {
   void it('answers 401 without a signed-in user, before any vendor call', async () => {

@@ -1,22 +1,14 @@
 // Property: every id the proxy accepts reaches exactly
 // `{baseUrl}/v1/widget/sessions/{id}`, and every other input reaches no vendor URL.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isValidSessionId } from '../../src/session-id.js';
-import { FakeVendor, reply } from './support/fake-vendor.js';
-import { assertSecretsNeverSaid, BASE_PATH, guardRequest, makeProxy, send, SITE } from './support/harness.js';
+import { reply } from './support/fake-vendor.js';
+import { fakeVendorForFile, BASE_PATH, guardRequest, makeProxy, send, SITE } from './support/harness.js';
 
-let vendor: FakeVendor;
-before(async () => {
-  // A base URL with a path prefix, so joining it is part of what is checked.
-  vendor = await FakeVendor.start('/vendor/api');
-});
-beforeEach(() => vendor.reset());
-after(async () => {
-  await vendor.close();
-  assertSecretsNeverSaid();
-});
+// A base URL with a path prefix, so joining it is part of what is checked.
+const vendor = fakeVendorForFile('/vendor/api');
 
 const validId = fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/);
 const method = fc.constantFrom('GET', 'DELETE');

@@ -1,10 +1,10 @@
 // The proxy HTTP contract, end to end against a fake vendor on loopback.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { API_KEY, FakeVendor } from './support/fake-vendor.js';
+import { describe, it } from 'node:test';
+import { API_KEY } from './support/fake-vendor.js';
 import {
   assertError,
-  assertSecretsNeverSaid,
+  fakeVendorForFile,
   BASE_PATH,
   createSession,
   guardRequest,
@@ -14,15 +14,7 @@ import {
   SITE,
 } from './support/harness.js';
 
-let vendor: FakeVendor;
-before(async () => {
-  vendor = await FakeVendor.start('/konpro');
-});
-beforeEach(() => vendor.reset());
-after(async () => {
-  await vendor.close();
-  assertSecretsNeverSaid();
-});
+const vendor = fakeVendorForFile('/konpro');
 
 void describe('POST {basePath}', () => {
   void it('creates a vendor session with the configured avatar and settings and answers 201', async () => {

@@ -1,12 +1,12 @@
 // What the proxy answers when the vendor misbehaves: never a success it did
 // not get, always the vendor's error schema, nothing followed or waited on forever.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { classifyResponse, Verdict } from '../../src/classify-response.js';
-import { FakeVendor, reply, type Reply } from './support/fake-vendor.js';
+import { reply, type Reply } from './support/fake-vendor.js';
 import {
   assertError,
-  assertSecretsNeverSaid,
+  fakeVendorForFile,
   BASE_PATH,
   createSession,
   guardRequest,
@@ -15,15 +15,7 @@ import {
   type Answer,
 } from './support/harness.js';
 
-let vendor: FakeVendor;
-before(async () => {
-  vendor = await FakeVendor.start();
-});
-beforeEach(() => vendor.reset());
-after(async () => {
-  await vendor.close();
-  assertSecretsNeverSaid();
-});
+const vendor = fakeVendorForFile();
 
 type Method = 'POST' | 'GET' | 'DELETE';
 

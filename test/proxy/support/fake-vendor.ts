@@ -75,18 +75,16 @@ export class FakeVendor {
   readonly #queued: Reply[] = [];
   #next = 1;
 
-  private constructor(server: Server, prefix: string) {
-    this.#server = server;
+  /** A fake vendor whose API lives under `{prefix}/v1/widget/sessions`, once it {@link listen}s. */
+  constructor(prefix = '') {
+    this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#prefix = prefix;
   }
 
-  /** Starts a fake vendor on 127.0.0.1; its API lives under `{prefix}/v1/widget/sessions`. */
-  static async start(prefix = ''): Promise<FakeVendor> {
-    const server = createServer((req, res) => void vendor.#handle(req, res));
-    const vendor = new FakeVendor(server, prefix);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return vendor;
+  /** Listens on 127.0.0.1, on a free port. */
+  async listen(): Promise<void> {
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
   }
 
   get origin(): string {

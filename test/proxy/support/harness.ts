@@ -2,13 +2,14 @@
 // remembers everything the proxies said (responses and log lines) so each
 // test file can assert at the end that the API key never appeared in any.
 import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
 import {
   createWidgetSessionProxy,
   type ProxyLogEntry,
   type WidgetSessionProxy,
   type WidgetSessionProxyOptions,
 } from '../../../src/proxy/index.js';
-import { API_KEY, type FakeVendor } from './fake-vendor.js';
+import { API_KEY, FakeVendor } from './fake-vendor.js';
 
 export const SITE = 'https://site.test';
 export const BASE_PATH = '/api/widget-sessions';
@@ -27,6 +28,21 @@ export function assertSecretsNeverSaid(): void {
     assert.ok(!text.includes(API_KEY), `the API key leaked: ${text}`);
     assert.ok(!text.includes(SECRET), `the secret leaked: ${text}`);
   }
+}
+
+/**
+ * The fake vendor of a test file: listening before its tests, emptied before
+ * each, closed after them, when the file also checks that no secret was said.
+ */
+export function fakeVendorForFile(prefix = ''): FakeVendor {
+  const vendor = new FakeVendor(prefix);
+  before(() => vendor.listen());
+  beforeEach(() => vendor.reset());
+  after(async () => {
+    await vendor.close();
+    assertSecretsNeverSaid();
+  });
+  return vendor;
 }
 
 export interface TestProxy {
