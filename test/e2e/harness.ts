@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
@@ -33,8 +34,29 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The demo server (against its simulator) and a browser, for one test file. */
-export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
+/**
+ * The demo server (against its simulator) and a browser for the tests of one
+ * suite; call it inside `describe`. Ready before the first test, stopped
+ * after the last; after each test the faults are cleared, and no page may
+ * have logged a console error.
+ */
+export function demoForSuite(): Demo {
+  // Filled in before the first test: the suite keeps one reference throughout.
+  const demo = {} as Demo;
+  let started = false;
+  before(async () => {
+    Object.assign(demo, await startDemo());
+    started = true;
+  });
+  after(() => started && demo.close());
+  afterEach(() => {
+    demo.simulator.faults.reset();
+    assert.deepEqual(demo.problems.splice(0), [], 'no console errors or page errors');
+  });
+  return demo;
+}
+
+async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
   assert.ok(
     existsSync(BUNDLE_PATH),
     'dist/konpro-widget-guard.min.js is missing: run `npm run build` before the end-to-end tests',

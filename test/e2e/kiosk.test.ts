@@ -3,9 +3,8 @@
 // one; any activity during the countdown cancels the reset. Short idle times
 // come from the page's query switches.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Demo } from './harness.js';
 import {
   avatar,
   avatarLive,
@@ -15,7 +14,7 @@ import {
   Shots,
   skip,
   sleep,
-  startDemo,
+  demoForSuite,
   talk,
   until,
   vendorCalls,
@@ -42,18 +41,8 @@ async function nextSession(page: Page, previous: string, timeout = 10_000): Prom
 }
 
 void describe('kiosk', { skip }, () => {
-  let demo: Demo;
+  const demo = demoForSuite();
   const shots = new Shots('kiosk');
-
-  before(async () => {
-    demo = await startDemo();
-  });
-  after(() => demo?.close());
-  afterEach(() => {
-    demo.simulator.faults.reset();
-    const problems = demo.problems.splice(0);
-    assert.deepEqual(problems, [], 'no console errors or page errors');
-  });
 
   void it('idle → countdown → reset: the old session is terminated at the simulator and a new one is live', async () => {
     const context = await newContext(demo);

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Demo } from './harness.js';
-import { avatarLive, newContext, Shots, signIn, skip, startDemo, talk } from './harness.js';
+import { avatarLive, newContext, Shots, signIn, skip, demoForSuite, talk } from './harness.js';
 
 // axe-core comes with the browser tests' chai-a11y-axe.
 const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -41,17 +40,8 @@ async function noSidewaysScroll(page: Page, what: string): Promise<void> {
 }
 
 void describe('the demo looks finished', { skip }, () => {
-  let demo: Demo;
+  const demo = demoForSuite();
   const shots = new Shots('look');
-
-  before(async () => {
-    demo = await startDemo();
-  });
-  after(() => demo?.close());
-  afterEach(() => {
-    const problems = demo.problems.splice(0);
-    assert.deepEqual(problems, [], 'no console errors or page errors');
-  });
 
   for (const width of [375, 1280]) {
     void it(`every page at ${width} px: no sideways scrolling, no axe violations, no console errors`, async () => {

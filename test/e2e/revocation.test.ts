@@ -6,9 +6,8 @@
 // - iframe message: the widget frame posts `konpro-session-terminated` (`?check-interval=0`);
 // - status checks: the guard's `GET {proxy}/{id}` says `terminated` (`?embed=1&poll=3600&check-interval=1`: the widget does not poll).
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page, Response } from 'playwright-core';
-import type { Demo } from './harness.js';
 import {
   avatarLive,
   newContext,
@@ -16,7 +15,7 @@ import {
   Shots,
   signIn,
   skip,
-  startDemo,
+  demoForSuite,
   waitForEvent,
   widget,
 } from './harness.js';
@@ -90,17 +89,8 @@ function recordResponses(page: Page): SeenRequest[] {
 }
 
 void describe('revoking from the simulator console', { skip }, () => {
-  let demo: Demo;
+  const demo = demoForSuite();
   const shots = new Shots('revocation');
-
-  before(async () => {
-    demo = await startDemo();
-  });
-  after(() => demo?.close());
-  afterEach(() => {
-    const problems = demo.problems.splice(0);
-    assert.deepEqual(problems, [], 'no console errors or page errors');
-  });
 
   for (const [index, path] of PATHS.entries()) {
     void it(`removes the widget from every open tab, without a reload: ${path.name}`, async () => {

@@ -1,8 +1,7 @@
 // The demo site (`/`) used the way a person uses it: sign in, talk to the
 // avatar, log out (online, offline, with two tabs open), press Back.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import type { Demo } from './harness.js';
+import { describe, it } from 'node:test';
 import {
   avatarLive,
   events,
@@ -14,7 +13,7 @@ import {
   skip,
   sleep,
   snapshotOnClick,
-  startDemo,
+  demoForSuite,
   talk,
   until,
   vendorCalls,
@@ -23,18 +22,8 @@ import {
 } from './harness.js';
 
 void describe('demo site', { skip }, () => {
-  let demo: Demo;
+  const demo = demoForSuite();
   const shots = new Shots('site');
-
-  before(async () => {
-    demo = await startDemo();
-  });
-  after(() => demo?.close());
-  afterEach(() => {
-    demo.simulator.faults.reset();
-    const problems = demo.problems.splice(0);
-    assert.deepEqual(problems, [], 'no console errors or page errors');
-  });
 
   void it('sign in → the avatar answers → log out: gone at once, terminated at the simulator, the page says so', async () => {
     const context = await newContext(demo);
