@@ -11,7 +11,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { rollup, type OutputOptions, type RollupOptions } from 'rollup';
 import { kb, type BenchOptions, type FigureResult } from './report.js';
 import { BUNDLE_FILE } from './server.js';
@@ -25,21 +24,19 @@ export interface Sizes {
   brotli: number;
 }
 
-export function compressedSizes(code: string | Buffer): Sizes {
-  const bytes = typeof code === 'string' ? Buffer.from(code) : code;
-  return {
-    raw: bytes.length,
-    gzip: gzipSync(bytes, { level: 9 }).length,
-    brotli: brotliCompressSync(bytes, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-    }).length,
-  };
+interface RollupConfigModule {
+  default: RollupOptions[];
+  compressedSizes(code: string | Buffer): Sizes;
 }
 
-/** The minified-bundle entry of rollup.config.mjs, with fresh plugin instances (the file is re-imported each time). */
-async function bundleConfig(): Promise<RollupOptions> {
+/** rollup.config.mjs, fresh: its options and its way of measuring, so bench and build measure alike. */
+function loadRollupConfig(): Promise<RollupConfigModule> {
   const url = `${pathToFileURL(`${ROOT}rollup.config.mjs`).href}?bench=${Date.now()}-${Math.random()}`;
-  const { default: configs } = (await import(url)) as { default: RollupOptions[] };
+  return import(url) as Promise<RollupConfigModule>;
+}
+
+async function bundleConfig(): Promise<RollupOptions> {
+  const { default: configs } = await loadRollupConfig();
   const config = configs.find((entry) => !Array.isArray(entry.output) && entry.output?.file?.endsWith('.min.js'));
   if (!config) throw new Error('rollup.config.mjs has no entry that writes a .min.js file');
   return config;
@@ -64,6 +61,7 @@ async function buildWith(change: Partial<RollupOptions>, leaveOut: readonly stri
 }
 
 export async function measureSize(options: BenchOptions): Promise<FigureResult> {
+  const { compressedSizes } = await loadRollupConfig();
   const guard = compressedSizes(await readFile(BUNDLE_FILE));
   // The baseline is JavaScript: the TypeScript plugin transforms nothing in it, only type-checks the
   // project, which --quick skips (the output is the same bytes).
