@@ -42,6 +42,8 @@ const count = $('#session-count', HTMLElement);
 const log = $('#log', HTMLElement);
 const autoRefresh = $('#auto-refresh', HTMLInputElement);
 const faultsForm = $('#faults-form', HTMLFormElement);
+const faultFields = $('#fault-fields', HTMLTemplateElement);
+for (const fieldset of faultsForm.querySelectorAll('fieldset')) fieldset.append(faultFields.content.cloneNode(true));
 const createForm = $('#create-form', HTMLFormElement);
 const created = $('#created', HTMLElement);
 
