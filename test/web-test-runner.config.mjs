@@ -10,7 +10,7 @@ if (missingBrowser) {
   process.exit(1);
 }
 
-const args = [...chromiumArgs, '--disable-quic', ...fakeMediaArgs, '--js-flags=--expose-gc'];
+const args = [...chromiumArgs, '--disable-quic', ...fakeMediaArgs];
 
 export default {
   rootDir: '.',

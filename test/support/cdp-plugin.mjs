@@ -1,7 +1,7 @@
 // Server commands that reach past what page JavaScript can see, through the
-// Chrome DevTools Protocol of the test page: garbage collection, heap size,
-// event listeners on an object, network conditions, and extra tabs of the same
-// browser context (so IndexedDB, BroadcastChannel and Web Locks are shared).
+// Chrome DevTools Protocol of the test page: event listeners on an object, and
+// extra tabs of the same browser context (so IndexedDB, BroadcastChannel and
+// Web Locks are shared), with their network conditions.
 const tabs = new Map();
 let nextTab = 1;
 
@@ -24,29 +24,12 @@ export function cdpPlugin() {
       const page = session.browser.getPage(session.id);
       const cdp = await cdpFor(page);
       switch (command) {
-        case 'cdp-gc':
-          await cdp.send('HeapProfiler.collectGarbage');
-          return true;
-        case 'cdp-heap': {
-          await cdp.send('HeapProfiler.collectGarbage');
-          const { usedSize } = await cdp.send('Runtime.getHeapUsage');
-          return usedSize;
-        }
         case 'cdp-listeners': {
           const { result } = await cdp.send('Runtime.evaluate', { expression: payload.expression });
           const { listeners } = await cdp.send('DOMDebugger.getEventListeners', { objectId: result.objectId });
           await cdp.send('Runtime.releaseObject', { objectId: result.objectId });
           return listeners.map((l) => l.type);
         }
-        case 'cdp-offline':
-          await cdp.send('Network.enable');
-          await cdp.send('Network.emulateNetworkConditions', {
-            offline: Boolean(payload.offline),
-            latency: 0,
-            downloadThroughput: -1,
-            uploadThroughput: -1,
-          });
-          return true;
         case 'tab-open': {
           // A background tab, so the test page (and any other test file's page) stays visible.
           const browserCdp = await browserSession(page.browser());
