@@ -759,7 +759,8 @@ export class KonproWidgetGuard extends LitElement {
 
   #onDocumentClick(event: Event): void {
     const selector = this.logoutTrigger?.trim();
-    if (!selector || (!this.#session && this.#lastSessionId === undefined)) return;
+    // Nothing to log out of: no session, none starting, none before.
+    if (!selector || (!this.#session && !this.#starting && this.#lastSessionId === undefined)) return;
     for (const target of event.composedPath()) {
       if (!(target instanceof Element)) continue;
       let matches: boolean;
@@ -770,7 +771,7 @@ export class KonproWidgetGuard extends LitElement {
         return;
       }
       if (matches) {
-        if (this.#session) void this.logout();
+        void this.logout();
         return;
       }
     }

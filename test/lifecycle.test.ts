@@ -52,6 +52,33 @@ describe('overlapping operations', () => {
     expect((await proxy.deletes(created)).length).to.equal(1);
   });
 
+  it('a logout-trigger click while start() waits for the proxy: the new session never goes live, and is deleted', async () => {
+    const proxy = new FakeProxy();
+    await proxy.faults({ method: 'POST', delayMs: 300 });
+    const el = await fixture<KonproWidgetGuard>(
+      html`<konpro-widget-guard
+        proxy=${proxy.url}
+        check-interval="0"
+        logout-trigger=".sign-out"
+      ></konpro-widget-guard>`,
+    );
+    const seen = events(el);
+    const button = document.createElement('button');
+    button.className = 'sign-out';
+    el.after(button);
+    const starting = el.start();
+    await sleep(50);
+    button.click();
+    expect(el.state, 'in that same click').to.equal('terminated');
+    await starting;
+    await sleep(100);
+    expect(el.state).to.equal('terminated');
+    expect(frameOf(el)).to.equal(null);
+    expect(seen.filter((e) => e.startsWith('session-start'))).to.deep.equal([]);
+    const created = (await proxy.log()).find((e) => e.method === 'POST')!.id!;
+    await until(async () => (await proxy.deletes(created)).length === 1, 'the created session deleted');
+  });
+
   it('a session already expired when it mounts ends once, never "starts", and leaves no checks running', async () => {
     const proxy = new FakeProxy();
     const id = uniqueId();
