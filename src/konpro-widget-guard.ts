@@ -138,7 +138,11 @@ export class KonproWidgetGuard extends LitElement {
   declare idleWarning: number | null;
   /** CSS selector: a click on a matching element anywhere in the document logs out. */
   declare logoutTrigger: string | null;
-  /** When the session expires: ISO 8601 text, a `Date`, or ms since the epoch. Set by `start()` and status checks too. */
+  /**
+   * When the session expires: ISO 8601 text, a `Date`, or ms since the epoch. It belongs to the
+   * session named when it is set (`session-id`, else the one shown); another session never
+   * inherits it. Sessions from `start()` and status checks bring their own.
+   */
   declare expiresAt: string | number | Date | null;
   /**
    * What a reset wipes besides the widget: space-separated `kind:name` entries, kind one of
@@ -156,6 +160,8 @@ export class KonproWidgetGuard extends LitElement {
   readonly #logouts = new Map<string, Promise<DeleteOutcome>>();
   /** Widget URL and expiry from `start()`, by session id. */
   readonly #started = new Map<string, { widgetUrl: string; expiresAt: string }>();
+  /** The session the `expiresAt` property was set for. */
+  #expiresAtFor: string | undefined;
   #starting: Promise<void> | undefined;
   #resetting: Promise<void> | undefined;
   /** Bumped by a logout while a start is under way: that start must not mount what it gets. */
@@ -270,7 +276,12 @@ export class KonproWidgetGuard extends LitElement {
     ) {
       this.#restartIdle(this.#session);
     }
-    if (changed.has('expiresAt') && this.expiresAt !== null) this.#setExpiry(this.expiresAt, 'property');
+    if (changed.has('expiresAt')) {
+      // Set with a new session-id in one update, it is that session's: not the one on its way out.
+      this.#expiresAtFor = this.sessionId || this.#session?.id;
+      if (this.expiresAt !== null && this.#session && this.#session.id === this.#expiresAtFor)
+        this.#setExpiry(this.expiresAt, 'property');
+    }
     if (changed.has('sessionId') || changed.has('autoStart') || !this.hasUpdated) this.#applySessionId();
   }
 
@@ -544,7 +555,10 @@ export class KonproWidgetGuard extends LitElement {
     }
     const started = this.#started.get(session.id);
     if (started) this.#setExpiry(started.expiresAt, 'start');
-    else if (this.expiresAt !== null) this.#setExpiry(this.expiresAt, 'property');
+    else if (this.expiresAt !== null && (this.#expiresAtFor ?? session.id) === session.id) {
+      this.#expiresAtFor = session.id;
+      this.#setExpiry(this.expiresAt, 'property');
+    }
     session.clock = watchClock(
       {
         deadline: () => session.expiresAt,

@@ -79,6 +79,31 @@ describe('overlapping operations', () => {
     await until(async () => (await proxy.deletes(created)).length === 1, 'the created session deleted');
   });
 
+  it('expires-at belongs to its session: the next session-id does not inherit it', async () => {
+    const proxy = new FakeProxy();
+    const [first, second] = [uniqueId(), uniqueId()];
+    await proxy.session(first);
+    await proxy.session(second);
+    const el = document.createElement('konpro-widget-guard');
+    const seen = events(el);
+    Object.assign(el, { proxy: proxy.url, checkInterval: 0, widgetSrc: WIDGET, sessionId: first });
+    (await fixture(html`<div></div>`)).append(el);
+    await until(() => el.state === 'active', 'first active');
+    el.expiresAt = Date.now() + 300;
+    await sleep(50);
+    el.sessionId = second; // the host names a new session and says nothing of its expiry
+    await until(() => frameOf(el)?.src.includes(second) === true, 'second mounted');
+    await sleep(600);
+    expect(el.state).to.equal('active');
+    expect(seen.filter((e) => e.startsWith('session-end:expired'))).to.deep.equal([]);
+    // Set together with a new session-id, it is the new session's.
+    const third = uniqueId();
+    await proxy.session(third);
+    Object.assign(el, { sessionId: third, expiresAt: Date.now() + 300 });
+    await until(() => el.state === 'terminated', 'third expired', 3000);
+    expect(seen.at(-1)).to.equal('session-end:expired');
+  });
+
   it('a session already expired when it mounts ends once, never "starts", and leaves no checks running', async () => {
     const proxy = new FakeProxy();
     const id = uniqueId();
