@@ -28,7 +28,12 @@ export function retryDelay(
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** exponent);
   const jittered = Math.floor(random() * ceiling);
   if (retryAfterMs === undefined) return jittered;
-  return Math.max(jittered, Math.min(retryAfterMs, options.capMs * 10));
+  return Math.max(jittered, cappedRetryAfter(retryAfterMs, options));
+}
+
+/** How long a server's `Retry-After` is honoured: at most ten times the backoff cap. */
+export function cappedRetryAfter(retryAfterMs: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
+  return Math.min(retryAfterMs, options.capMs * 10);
 }
 
 /**

@@ -21,7 +21,7 @@
  *   waiting for its retry is sent at once when the page is hidden.
  */
 import { createStore, entries, get, set, del, update, type UseStore } from 'idb-keyval';
-import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
+import { cappedRetryAfter, DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
 import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from './events.js';
 import { OutboxJournal, type JournalEntry } from './outbox-journal.js';
 import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from './proxy-client.js';
@@ -58,7 +58,7 @@ export interface DeleteOutboxOptions {
   timeoutMs: number;
 }
 
-export const OUTBOX_DEFAULTS: DeleteOutboxOptions = {
+const OUTBOX_DEFAULTS: DeleteOutboxOptions = {
   maxAgeMs: 24 * 3600_000,
   tombstoneMs: 15 * 60_000,
   backoff: DEFAULT_BACKOFF,
@@ -78,7 +78,7 @@ export interface DeleteOutboxDeps {
 
 type SettleListener = (detail: DeleteDetail) => void;
 
-export function openOutboxStore(): UseStore | null {
+function openOutboxStore(): UseStore | null {
   try {
     return typeof indexedDB === 'undefined' ? null : createStore('konpro-widget-guard-outbox', 'deletes');
   } catch {
@@ -552,7 +552,7 @@ class DeleteWorker {
         entry.notBefore =
           answer.retryAfterMs === undefined
             ? undefined
-            : now + Math.min(answer.retryAfterMs, outbox.options.backoff.capMs * 10);
+            : now + cappedRetryAfter(answer.retryAfterMs, outbox.options.backoff);
         await outbox.put(entry);
         this.#report(detail, true);
         continue;

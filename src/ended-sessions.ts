@@ -22,9 +22,9 @@ export interface EndedSessionsOptions {
   maxEntries: number;
 }
 
-export const ENDED_DEFAULTS: EndedSessionsOptions = { maxAgeMs: 7 * 24 * 3600_000, maxEntries: 1000 };
+const ENDED_DEFAULTS: EndedSessionsOptions = { maxAgeMs: 7 * 24 * 3600_000, maxEntries: 1000 };
 
-export function openEndedStore(): UseStore | null {
+function openEndedStore(): UseStore | null {
   try {
     return typeof indexedDB === 'undefined' ? null : createStore('konpro-widget-guard-ended', 'ended');
   } catch {
@@ -45,11 +45,6 @@ export class EndedSessions {
     this.#store = store;
     this.#options = options;
     this.#now = now;
-  }
-
-  /** Whether IndexedDB backs the records (false: memory only). */
-  get persistent(): boolean {
-    return this.#store !== null;
   }
 
   /** Known to have ended, from what this page has seen so far. Synchronous. */

@@ -18,7 +18,7 @@ export interface FrameMessageOptions {
   onMessage?(data: Record<string, unknown>): void;
 }
 
-export function isTerminationMessage(data: unknown, sessionId: string): boolean {
+function isTerminationMessage(data: unknown, sessionId: string): boolean {
   return isRecord(data) && data.type === TERMINATED_MESSAGE_TYPE && data.session_id === sessionId;
 }
 

@@ -5,6 +5,11 @@
  */
 import { MALFORMED } from './classify-response.js';
 
+/** Whether a `Content-Type` says JSON (`application/json`, `application/problem+json`, …). */
+export function isJsonType(type: string | null): boolean {
+  return type !== null && /\bjson\b/i.test(type);
+}
+
 /** The body as text, or `undefined` (the stream cancelled) once it passes `maxBytes`. */
 export async function readTextCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string | undefined> {
   const reader = body.getReader();

@@ -17,7 +17,7 @@ export interface JournalEntry {
   sentAt?: number;
 }
 
-export const JOURNAL_PREFIX = 'konpro-widget-guard:delete:';
+const JOURNAL_PREFIX = 'konpro-widget-guard:delete:';
 
 function localStorageOrNull(): Storage | null {
   try {

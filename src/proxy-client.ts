@@ -4,7 +4,7 @@
  * none follows a redirect; each has a time limit.
  */
 import { classifyResponse, MALFORMED, Verdict } from './classify-response.js';
-import { parseJson } from './json-body.js';
+import { isJsonType, parseJson } from './json-body.js';
 import { GUARD_HEADER, isCreatedSessionBody, isRecord } from './konpro-api.js';
 import { parseRetryAfter } from './backoff.js';
 import { isValidSessionId } from './session-id.js';
@@ -24,7 +24,7 @@ export interface ProxyRequestOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export async function callProxy(
   method: 'GET' | 'POST' | 'DELETE',
@@ -52,12 +52,7 @@ export async function callProxy(
   let body: unknown;
   try {
     const text = await response.text();
-    body =
-      text === ''
-        ? undefined
-        : /\bjson\b/i.test(response.headers.get('content-type') ?? '')
-          ? parseJson(text)
-          : undefined;
+    body = text !== '' && isJsonType(response.headers.get('content-type')) ? parseJson(text) : undefined;
   } catch {
     body = MALFORMED;
   }

@@ -14,7 +14,7 @@
  * awaits a terminated response finds the widget already gone.
  */
 import { classifyResponse, MALFORMED, urlHasPrefix, type Classification } from './classify-response.js';
-import { parseJson, readTextCapped } from './json-body.js';
+import { isJsonType, parseJson, readTextCapped } from './json-body.js';
 
 export interface ResponseWatcher {
   /** Absolute URL prefixes whose responses this watcher reads. */
@@ -169,10 +169,6 @@ async function inspectFetchResponse(response: Response, url: URL): Promise<void>
 /** Only these answers can carry a status body, an error code or the session they are about. */
 function needsBody(status: number): boolean {
   return (status >= 200 && status < 300) || status === 401 || status === 403 || status === 404 || status === 410;
-}
-
-function isJsonType(type: string | null): boolean {
-  return type !== null && /\bjson\b/i.test(type);
 }
 
 async function readJson(response: Response): Promise<unknown> {

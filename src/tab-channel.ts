@@ -32,7 +32,7 @@ const VERSION = 1;
 const REASONS: readonly string[] = ['logout', 'terminated', 'expired', 'other-tab', 'idle', 'reset', 'invalid'];
 const OUTCOMES: readonly string[] = ['deleted', 'already-gone', 'queued', 'failed'];
 
-export function parseTabMessage(data: unknown): TabMessage | undefined {
+function parseTabMessage(data: unknown): TabMessage | undefined {
   if (!isRecord(data) || data.v !== VERSION) return undefined;
   switch (data.kind) {
     case 'ended':

@@ -17,7 +17,7 @@ export interface TabLocks {
   run<T>(name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined>;
 }
 
-export class WebLocks implements TabLocks {
+class WebLocks implements TabLocks {
   constructor(private readonly locks: LockManager) {}
 
   async run<T>(name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {

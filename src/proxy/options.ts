@@ -90,7 +90,7 @@ export interface ResolvedOptions {
   cookie: CookieOptions;
 }
 
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const COOKIE_PREFIX = /^[A-Za-z0-9_-]{1,40}$/;

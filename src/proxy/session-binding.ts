@@ -16,7 +16,7 @@ import { timingSafeEqual, type Signer } from './signing.js';
  * How long a binding outlives its session: a delete the browser's outbox
  * sends late (after a night offline, say) still proves ownership.
  */
-export const BINDING_GRACE_SECONDS = 86_400;
+const BINDING_GRACE_SECONDS = 86_400;
 
 /**
  * How long a binding lives on after its session was deleted: long enough
@@ -24,7 +24,7 @@ export const BINDING_GRACE_SECONDS = 86_400;
  * "already terminated", short enough that bindings do not pile up on every
  * request of a busy kiosk.
  */
-export const RETIRED_BINDING_SECONDS = 600;
+const RETIRED_BINDING_SECONDS = 600;
 
 export interface Binding {
   sessionId: string;
