@@ -584,8 +584,7 @@ export class KonproWidgetGuard extends LitElement {
     const seconds = this.idleTimeout === null ? 0 : this.#number(this.idleTimeout, 0, 'idle-timeout');
     if (seconds <= 0) return;
     const warning = Math.min(this.#number(this.idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning'), seconds);
-    const scope = new AbortController();
-    session.scope.signal.addEventListener('abort', () => scope.abort(), { once: true });
+    const scope = childScope(session.scope.signal);
     session.idleScope = scope;
     session.idle = watchIdle(
       {
@@ -641,8 +640,7 @@ export class KonproWidgetGuard extends LitElement {
     const seconds = this.#number(this.checkInterval, DEFAULT_CHECK_INTERVAL, 'check-interval');
     session.statusScope?.abort();
     if (!proxy || seconds <= 0) return;
-    const scope = new AbortController();
-    session.scope.signal.addEventListener('abort', () => scope.abort(), { once: true });
+    const scope = childScope(session.scope.signal);
     session.statusScope = scope;
     session.status = watchStatus(
       {
@@ -970,4 +968,11 @@ function stopMedia(node: Node): void {
       el.srcObject = null;
     }
   }
+}
+
+/** A scope that ends with `parent`, or before it; ending it early leaves nothing on `parent`. */
+function childScope(parent: AbortSignal): AbortController {
+  const child = new AbortController();
+  parent.addEventListener('abort', () => child.abort(), { once: true, signal: child.signal });
+  return child;
 }
