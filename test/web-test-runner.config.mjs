@@ -2,7 +2,7 @@
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { testBackend } from './support/test-backend.mjs';
-import { browserSession, cdpPlugin } from './support/cdp-plugin.mjs';
+import { browserSession, cdpFor, cdpPlugin } from './support/cdp-plugin.mjs';
 import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from './support/chromium.mjs';
 
 if (missingBrowser) {
@@ -33,7 +33,11 @@ export default {
           ...(context.id ? { browserContextId: context.id } : {}),
         });
         const target = await context.browser().waitForTarget((t) => t._targetId === targetId);
-        return target.page();
+        const page = await target.page();
+        // Every test window behaves as the focused one, as a person's would: otherwise the two
+        // windows running at once take focus from each other (focus and keys then go astray).
+        await (await cdpFor(page)).send('Emulation.setFocusEmulationEnabled', { enabled: true });
+        return page;
       },
     }),
   ],

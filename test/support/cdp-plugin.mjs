@@ -11,7 +11,8 @@ export async function browserSession(browser) {
   return browser.__konproCdp;
 }
 
-async function cdpFor(page) {
+/** The DevTools session of a page, one for its life (what it emulates lasts while it is attached). */
+export async function cdpFor(page) {
   if (!page.__konproCdp) page.__konproCdp = await page.createCDPSession();
   return page.__konproCdp;
 }
