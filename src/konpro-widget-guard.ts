@@ -80,9 +80,11 @@ const numberAttribute = {
  * @csspart terminated - The panel shown after the session ended.
  * @csspart warning - The idle countdown before a kiosk reset.
  *
+ * @cssproperty --konpro-guard-color - Text colour of the guard's panels (default inherited).
  * @cssproperty --konpro-guard-frame-height - Height of the widget frame (default 100% of the guard).
  * @cssproperty --konpro-guard-frame-min-height - Minimum height of the widget frame (default 360px).
  * @cssproperty --konpro-guard-frame-border - Border of the widget frame (default none).
+ * @cssproperty --konpro-guard-frame-background - Background of the widget frame while it loads (default transparent).
  * @cssproperty --konpro-guard-radius - Corner radius of the frame and panels.
  * @cssproperty --konpro-guard-panel-padding - Padding of the panels.
  * @cssproperty --konpro-guard-panel-background - Background of the panels.
@@ -866,7 +868,7 @@ export class KonproWidgetGuard extends LitElement {
     const value = this.proxy?.trim();
     if (!value) {
       if (!quiet)
-        this.#error('missing-proxy', 'the proxy attribute is not set: logout cannot delete the session', true);
+        this.#error('missing-proxy', 'the proxy attribute is not set: no session can be started or deleted', true);
       return undefined;
     }
     let url: URL;
