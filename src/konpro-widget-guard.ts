@@ -180,10 +180,18 @@ export class KonproWidgetGuard extends LitElement {
   readonly #reported = new Set<string>();
   #announcer: HTMLElement | null = null;
 
-  // Page-wide services, shared by every guard of the page.
-  readonly #ended: EndedSessions = endedSessions();
-  readonly #outbox: DeleteOutbox = deleteOutbox();
-  readonly #channel: TabChannel = tabChannel();
+  // Page-wide services, shared by every guard of the page. Looked up when used, never in the
+  // constructor: server-side rendering constructs the element where there is no page (and a
+  // BroadcastChannel opened there would keep the server process alive).
+  get #ended(): EndedSessions {
+    return endedSessions();
+  }
+  get #outbox(): DeleteOutbox {
+    return deleteOutbox();
+  }
+  get #channel(): TabChannel {
+    return tabChannel();
+  }
 
   constructor() {
     super();

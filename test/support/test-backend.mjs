@@ -9,6 +9,7 @@
 //   "recipes"), `/node_modules/konpro-widget-guard/...` is this package, and
 //   `/test-api/bundle/{name}.js` bundles test/fixtures/{name}.jsx|js with esbuild
 //   (React and Vue ship no browser ESM; Vue files are compiled with vue/compiler-sfc).
+// - `/test-api/ssr-page.html` is a page whose guards the server rendered with @lit-labs/ssr.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -269,6 +270,12 @@ export function testBackend() {
       return proxy(ctx, namespace('recipes'), recipe[1] === undefined ? undefined : decodeURIComponent(recipe[1]));
     const bundled = /^\/test-api\/bundle\/([\w-]+)\.js$/.exec(path);
     if (bundled) return bundle(ctx, bundled[1]);
+    if (path === '/test-api/ssr-page.html') {
+      const { renderSsrPage } = await import('./ssr-page.mjs');
+      ctx.type = 'text/html';
+      ctx.body = await renderSsrPage(ctx.query);
+      return;
+    }
     if (path === '/test/fixtures/csp-page.html') {
       await next();
       // No inline script or style, no eval, Trusted Types required for every DOM XSS sink;
