@@ -58,4 +58,9 @@ export default tseslint.config(
       parserOptions: { ecmaFeatures: { jsx: true } },
     },
   },
+  {
+    // CommonJS consumers of the package, as tests run them.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+  },
 );
