@@ -1,5 +1,6 @@
 // Builds three things from src/ (see the exports map in package.json):
 // - dist/*.js + *.d.ts: the ESM package, one file per module, Lit and idb-keyval external;
+// - dist/react.js, dist/vue.d.ts: the React wrapper (React external) and the Vue template types;
 // - dist/proxy/*: the server side (`konpro-widget-guard/proxy`);
 // - dist/konpro-widget-guard.min.js: one self-contained minified file for a plain <script type="module">.
 // The last build prints a size report against a Lit + idb-keyval hello-world element built with the
@@ -94,9 +95,9 @@ function sizeReport() {
 
 export default [
   {
-    input: { index: 'src/index.ts', 'proxy/index': 'src/proxy/index.ts' },
+    input: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts', 'proxy/index': 'src/proxy/index.ts' },
     output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: true },
-    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^node:/],
+    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^react(\/|$)/, /^vue(\/|$)/, /^node:/],
     plugins: [typescript({ tsconfig: './tsconfig.json', include, filterRoot: '.', compilerOptions })],
   },
   {

@@ -44,3 +44,18 @@ void describe('konpro-widget-guard in Node, without a DOM', () => {
     assert.equal(html.match(/<template shadowroot/g)?.length, 1);
   });
 });
+
+void describe('konpro-widget-guard/react on the server', () => {
+  void it('renders with react-dom/server (properties follow in the browser), then lets the process exit', async () => {
+    const run = await runFixture('react-ssr.mjs');
+    assert.equal(run.timedOut, false, 'the process was still running 10 s later');
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    const { html } = lastJsonLine<{ html: string }>(run);
+    // The element and its light DOM; properties and listeners are set once React runs in the page.
+    assert.match(
+      html,
+      /^<konpro-widget-guard id="assistant"[^>]*><p slot="terminated">Signed out\.<\/p><\/konpro-widget-guard>$/,
+    );
+  });
+});

@@ -8,7 +8,8 @@
 // - For the README recipes: `/api/widget-sessions` is that proxy too (namespace
 //   "recipes"), `/node_modules/konpro-widget-guard/...` is this package, and
 //   `/test-api/bundle/{name}.js` bundles test/fixtures/{name}.jsx|js with esbuild
-//   (React and Vue ship no browser ESM; Vue files are compiled with vue/compiler-sfc).
+//   (React and Vue ship no browser ESM; Vue files are compiled with vue/compiler-sfc);
+//   `?react=18` bundles it with React 18 instead of 19.
 // - `/test-api/ssr-page.html` is a page whose guards the server rendered with @lit-labs/ssr.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -250,7 +251,17 @@ async function bundle(ctx, name) {
       __VUE_PROD_DEVTOOLS__: 'false',
       __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
     },
-    alias: { 'konpro-widget-guard': resolve('dist/index.js') },
+    alias: {
+      'konpro-widget-guard': resolve('dist/index.js'),
+      'konpro-widget-guard/react': resolve('dist/react.js'),
+      // ?react=18: React 18 from its workspace (test/react18), where npm keeps it beside React 19.
+      ...(ctx.query.react === '18'
+        ? {
+            react: resolve('test/react18/node_modules/react'),
+            'react-dom': resolve('test/react18/node_modules/react-dom'),
+          }
+        : {}),
+    },
     plugins: [vuePlugin],
     logLevel: 'silent',
   });
