@@ -2,7 +2,8 @@
 // - dist/*.js + *.d.ts: the ESM package, one file per module, Lit and idb-keyval external;
 // - dist/react.js, dist/vue.d.ts: the React wrapper (React external) and the Vue template types;
 // - dist/proxy/*: the server side (`konpro-widget-guard/proxy`);
-// - dist/konpro-widget-guard.min.js: one self-contained minified file for a plain <script type="module">.
+// - dist/konpro-widget-guard.min.js: one self-contained minified file for a plain <script type="module">,
+//   with dist/konpro-widget-guard.min.d.ts beside it (the package's own declarations).
 // The last build prints a size report against a Lit + idb-keyval hello-world element built with the
 // same plugins in the same run, writes it to dist/size-report.json, and fails past the budget.
 import { writeFile } from 'node:fs/promises';
@@ -93,6 +94,25 @@ function sizeReport() {
   };
 }
 
+/**
+ * The self-contained file's declarations, beside it: the very ones of the package (it is built from
+ * the same entry, so it exports the same names and declares the same tag and events).
+ */
+function declarationsBeside() {
+  return {
+    name: 'declarations-beside',
+    generateBundle() {
+      this.emitFile({
+        type: 'asset',
+        fileName: 'konpro-widget-guard.min.d.ts',
+        source:
+          '// Types of dist/konpro-widget-guard.min.js: the same as the package entry (dist/index.js).\n' +
+          "export * from './index.js';\n",
+      });
+    },
+  };
+}
+
 export default [
   {
     input: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts', 'proxy/index': 'src/proxy/index.ts' },
@@ -103,6 +123,6 @@ export default [
   {
     input: 'src/index.ts',
     output: { file: 'dist/konpro-widget-guard.min.js', format: 'es', sourcemap: true },
-    plugins: [...minifiedPlugins(), sizeReport()],
+    plugins: [...minifiedPlugins(), sizeReport(), declarationsBeside()],
   },
 ];
