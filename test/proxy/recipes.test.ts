@@ -1,6 +1,7 @@
 // The README's server recipes, run as written (demo/recipes/*.js, whose readme regions the README
-// quotes verbatim): the proxy and a server-side logout route, on node:http and in Express, against
-// the vendor simulator.
+// quotes verbatim): the proxy and a server-side logout route on node:http, in Express, Hono and
+// Fastify over real HTTP, and the Next.js App Router route modules called as Next calls them (with
+// a Request; Next itself is not installed), against the vendor simulator. One scenario for all.
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,19 +21,26 @@ before(async () => {
     WIDGET_PROXY_SECRET: 'recipes-secret-recipes-secret-recipes-secret',
     SITE_ORIGIN,
     PORT: '0',
+    HOST: '127.0.0.1',
   });
 });
 after(() => vendor.close());
 
-/** Imports a recipe afresh (each import starts its server) and returns its origin. */
-async function run(recipe: string): Promise<{ origin: string; close(): Promise<void> }> {
+/** A site under test: `send` is a request to it as a browser of {@link SITE_ORIGIN} makes it. */
+interface Site {
+  send(path: string, init: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Imports a server recipe afresh (each import starts its server) and talks to it over HTTP. */
+async function serverRecipe(recipe: string): Promise<Site> {
   loads += 1;
   const module = (await import(`../../demo/recipes/${recipe}?load=${loads}`)) as { server: Server };
   const { server } = module;
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    send: (path, init) => fetch(`http://127.0.0.1:${port}${path}`, { ...init, redirect: 'manual' }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -41,9 +49,35 @@ async function run(recipe: string): Promise<{ origin: string; close(): Promise<v
   };
 }
 
+type RouteHandler = (request: Request) => Promise<Response>;
+
+/** The Next.js recipe's route modules, routed and called as Next.js calls them: with the Request. */
+async function nextRecipe(): Promise<Site> {
+  loads += 1;
+  const sessions = (await import(
+    `../../demo/recipes/next/app/api/widget-sessions/[[...path]]/route.js?load=${loads}`
+  )) as Record<string, RouteHandler | string>;
+  const logout = (await import(`../../demo/recipes/next/app/logout/route.js?load=${loads}`)) as Record<
+    string,
+    RouteHandler
+  >;
+  assert.equal(sessions.dynamic, 'force-dynamic', 'never cached');
+  return {
+    send: async (path, init) => {
+      const request = new Request(`${SITE_ORIGIN}${path}`, init);
+      const module = path.startsWith('/api/widget-sessions') ? sessions : path === '/logout' ? logout : {};
+      const handler = module[request.method];
+      // What Next.js answers for a method the route does not export.
+      if (typeof handler !== 'function') return new Response(null, { status: 405 });
+      return handler(request);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
 /** The guard's request, from a page of the site, with the cookies it has. */
-function guardFetch(origin: string, method: string, path: string, cookies: string[]): Promise<Response> {
-  return fetch(`${origin}${path}`, {
+function guardFetch(site: Site, method: string, path: string, cookies: string[]): Promise<Response> {
+  return site.send(path, {
     method,
     headers: {
       'X-Konpro-Guard': '1',
@@ -51,24 +85,26 @@ function guardFetch(origin: string, method: string, path: string, cookies: strin
       'Sec-Fetch-Site': 'same-origin',
       Cookie: cookies.join('; '),
     },
-    redirect: 'manual',
   });
 }
 
 const cookiePairs = (response: Response) => response.headers.getSetCookie().map((c) => c.split(';')[0]);
 
-for (const recipe of ['node-server.js', 'express-server.js']) {
+const recipes: Array<[string, () => Promise<Site>]> = [
+  ...['node-server.js', 'express-server.js', 'hono-server.js', 'fastify-server.js'].map(
+    (file): [string, () => Promise<Site>] => [file, () => serverRecipe(file)],
+  ),
+  ['next/ (App Router route handlers)', nextRecipe],
+];
+
+for (const [recipe, start] of recipes) {
   void describe(`recipe ${recipe}`, () => {
     void it('creates, reads and (on the site’s logout route) ends the signed-in user’s sessions', async () => {
-      const site = await run(recipe);
+      const site = await start();
       try {
         const user = ['user=alice'];
-        assert.equal(
-          (await guardFetch(site.origin, 'POST', '/api/widget-sessions', [])).status,
-          401,
-          'nobody signed in',
-        );
-        const created = await guardFetch(site.origin, 'POST', '/api/widget-sessions', user);
+        assert.equal((await guardFetch(site, 'POST', '/api/widget-sessions', [])).status, 401, 'nobody signed in');
+        const created = await guardFetch(site, 'POST', '/api/widget-sessions', user);
         assert.equal(created.status, 201);
         const { session_id: sessionId, widget_url: widgetUrl } = (await created.json()) as {
           session_id: string;
@@ -76,16 +112,22 @@ for (const recipe of ['node-server.js', 'express-server.js']) {
         };
         assert.equal(widgetUrl, `https://widget.konpro.ai/embed?session=${sessionId}`);
         const binding = cookiePairs(created);
-        const status = await guardFetch(site.origin, 'GET', `/api/widget-sessions/${sessionId}`, [...user, ...binding]);
+        const status = await guardFetch(site, 'GET', `/api/widget-sessions/${sessionId}`, [...user, ...binding]);
         assert.equal(((await status.json()) as { status: string }).status, 'active');
+        // A page of another site is refused, on every route the recipe wires.
+        const foreign = await site.send(`/api/widget-sessions/${sessionId}`, {
+          method: 'DELETE',
+          headers: { 'X-Konpro-Guard': '1', Origin: 'https://evil.test', Cookie: [...user, ...binding].join('; ') },
+        });
+        assert.equal(foreign.status, 403);
 
         // The server-side logout: no guard header, no page JavaScript; just the browser's cookies.
-        const logout = await fetch(`${site.origin}/logout`, {
+        const logout = await site.send('/logout', {
           method: 'POST',
           headers: { Cookie: [...user, ...binding].join('; ') },
-          redirect: 'manual',
         });
         assert.equal(logout.status, 303);
+        assert.equal(new URL(logout.headers.get('location')!, SITE_ORIGIN).pathname, '/');
         const cleared = logout.headers.getSetCookie();
         assert.ok(
           cleared.some((c) => c.startsWith(`${binding[0].split('=')[0]}=;`) && /Max-Age=0/.test(c)),

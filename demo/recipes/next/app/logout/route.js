@@ -1,0 +1,14 @@
+// Recipe: Next.js App Router, the site's logout route.
+import { signOut } from '../../../site.js';
+import { proxy } from '../../lib/widget-proxy.js';
+
+// #region readme
+// app/logout/route.js
+export async function POST(request) {
+  // Ends the user's widget sessions even when the page's JavaScript never ran.
+  const { setCookie } = await proxy.endSessions(request);
+  const headers = new Headers({ Location: '/' });
+  for (const cookie of [...setCookie, ...signOut()]) headers.append('Set-Cookie', cookie);
+  return new Response(null, { status: 303, headers });
+}
+// #endregion readme
