@@ -269,6 +269,12 @@ async function bundle(ctx, name) {
   ctx.body = result.outputFiles[0].text;
 }
 
+/** The page's origin with the other loopback name (localhost ↔ 127.0.0.1): same server, another origin. */
+function otherLoopbackOrigin(ctx) {
+  const host = ctx.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+  return `${ctx.protocol}://${host}:${new URL(ctx.origin).port}`;
+}
+
 export function testBackend() {
   return async function testBackendMiddleware(ctx, next) {
     const path = ctx.path;
@@ -289,12 +295,10 @@ export function testBackend() {
     }
     if (path === '/test/fixtures/csp-page.html') {
       await next();
-      // No inline script or style, no eval, Trusted Types required for every DOM XSS sink;
-      // only Lit's own policy is allowed.
-      ctx.set(
-        'Content-Security-Policy',
-        "default-src 'self'; script-src 'self'; style-src 'self'; frame-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types lit-html",
-      );
+      // Exactly the README's policy (demo/recipes/content-security-policy.js), the widget on the
+      // other loopback name, so that frame-src names a foreign origin, not 'self'.
+      const { guardPagePolicy } = await import('../../demo/recipes/content-security-policy.js');
+      ctx.set('Content-Security-Policy', guardPagePolicy({ widgetOrigin: otherLoopbackOrigin(ctx) }));
       return;
     }
     if (path === '/test-api/echo' || path.startsWith('/test-api/echo/')) return echo(ctx);
