@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { isWatching } from '../src/response-watch.js';
+import { isWatching } from '../src/detection/response-watch.js';
 import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
 import {
   activeGuard,

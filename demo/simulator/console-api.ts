@@ -15,8 +15,8 @@
  * (faults included), and no key ever reaches the browser.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isRecord } from '../../src/shared/konpro-api.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import type { FaultInjector } from './faults.js';
 import { FaultPatchError } from './faults.js';
 import type { SimulatorErrorCode } from './http.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorBody } from '../../src/konpro-api.js';
+import type { ErrorBody } from '../../src/shared/konpro-api.js';
 
 /** Error codes the simulator answers with, and the HTTP status each one always has. */
 export const ERROR_STATUS = {

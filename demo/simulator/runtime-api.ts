@@ -10,8 +10,8 @@
  * token, so that exposes nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isRecord } from '../../src/shared/konpro-api.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import type { SimulatorErrorCode } from './http.js';
 import { BodyError, discardBody, newRequestId, randomToken, readJsonBody, sendError, sendJson } from './http.js';
 import { avatarName, greeting, replyTo } from './replies.js';

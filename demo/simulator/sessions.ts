@@ -4,8 +4,8 @@
  * read rather than by timers, so a test can move time forward and a session
  * is never "active" one millisecond past its `expires_at`.
  */
-import type { VendorSession } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import type { VendorSession } from '../../src/shared/konpro-api.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import { randomToken } from './http.js';
 
 /** Why a session no longer works: deleted through the API, or past `expires_at`. */

@@ -5,9 +5,9 @@
  * vendor's own page for DELETE).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DeletedSession } from '../../src/konpro-api.js';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import type { DeletedSession } from '../../src/shared/konpro-api.js';
+import { isRecord } from '../../src/shared/konpro-api.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import type { SimulatorErrorCode } from './http.js';
 import { BodyError, decodeSegment, discardBody, newRequestId, readJsonBody, sendError, sendJson } from './http.js';
 import type { SessionStore } from './sessions.js';

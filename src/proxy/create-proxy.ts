@@ -3,8 +3,13 @@
  * ends Konpro widget sessions for the signed-in user, holding the API key
  * server-side. Every check runs before the vendor is asked anything.
  */
-import type { DeletedSession, ProxyCreatedSession, ProxyDeletedSession, ProxySessionStatus } from '../konpro-api.js';
-import { describeInvalidSessionId, isValidSessionId } from '../session-id.js';
+import type {
+  DeletedSession,
+  ProxyCreatedSession,
+  ProxyDeletedSession,
+  ProxySessionStatus,
+} from '../shared/konpro-api.js';
+import { describeInvalidSessionId, isValidSessionId } from '../shared/session-id.js';
 import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.js';
 import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';

@@ -3,7 +3,7 @@
  * schema `{error: {code, message, details?}, request_id}` so the browser
  * reads proxy and vendor errors alike.
  */
-import type { ErrorBody, ErrorCode } from '../konpro-api.js';
+import type { ErrorBody, ErrorCode } from '../shared/konpro-api.js';
 
 /**
  * Codes of errors the proxy makes itself. None of its 401/403 codes contains

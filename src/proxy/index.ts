@@ -22,11 +22,11 @@ export type {
 } from './options.js';
 export type { LogLevel, ProxyLogEntry, ProxyLogEvent, ProxyLogger } from './log.js';
 export { ProxyErrorCode } from './errors.js';
-export { isValidSessionId } from '../session-id.js';
+export { isValidSessionId } from '../shared/session-id.js';
 export type {
   ErrorBody,
   ProxyCreatedSession,
   ProxyDeletedSession,
   ProxySessionStatus,
   DeletedSession,
-} from '../konpro-api.js';
+} from '../shared/konpro-api.js';

@@ -3,7 +3,7 @@
  * make a misconfigured proxy fail at start-up rather than on a user's request.
  * Error messages say what to fix and never repeat a secret.
  */
-import type { VendorSession } from '../konpro-api.js';
+import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */

@@ -5,7 +5,7 @@
  * origin cannot send the guard header without a preflight, which the proxy
  * refuses.
  */
-import { GUARD_HEADER } from '../konpro-api.js';
+import { GUARD_HEADER } from '../shared/konpro-api.js';
 import { ProxyErrorCode } from './errors.js';
 
 export type Route =

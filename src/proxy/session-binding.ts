@@ -8,7 +8,7 @@
  * where the user tag is a keyed hash of the user id (the id itself is not in
  * the cookie) and the mac covers the three fields before it.
  */
-import { isValidSessionId } from '../session-id.js';
+import { isValidSessionId } from '../shared/session-id.js';
 import type { CookieOptions } from './options.js';
 import { timingSafeEqual, type Signer } from './signing.js';
 

@@ -4,11 +4,10 @@
  * follows a redirect, and accepts only the documented JSON; anything else
  * becomes an error in the vendor's schema with the status the proxy answers.
  */
-import { parseRetryAfter } from '../backoff.js';
-import { MALFORMED } from '../classify-response.js';
-import { parseJson, readTextCapped } from '../json-body.js';
-import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../konpro-api.js';
-import { isValidSessionId, sessionResourceUrl } from '../session-id.js';
+import { parseRetryAfter } from '../shared/backoff.js';
+import { MALFORMED, MAX_BODY_BYTES, parseJson, readTextCapped } from '../shared/json-body.js';
+import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../shared/konpro-api.js';
+import { isValidSessionId, sessionResourceUrl } from '../shared/session-id.js';
 import { errorBody, ProxyErrorCode } from './errors.js';
 import type { ResolvedOptions, SessionSettings, VendorSessionAnswer } from './options.js';
 
@@ -34,9 +33,6 @@ export interface VendorFailure {
 }
 
 export type VendorResult<T> = { ok: true; value: T } | VendorFailure;
-
-/** Documented answers are a few hundred bytes; a larger one is not one of them. */
-const MAX_BODY_BYTES = 64 * 1024;
 
 export class VendorClient {
   readonly #config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>;

@@ -2,7 +2,7 @@
 // may reach the vendor, and no answer or log line may carry the API key.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { codeNamesSession } from '../../src/classify-response.js';
+import { codeNamesSession } from '../../src/detection/classify-response.js';
 import { ProxyErrorCode } from '../../src/proxy/index.js';
 import { API_KEY, reply } from './support/fake-vendor.js';
 import {

@@ -2,7 +2,7 @@
 // not get, always the vendor's error schema, nothing followed or waited on forever.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyResponse, Verdict } from '../../src/classify-response.js';
+import { classifyResponse, Verdict } from '../../src/detection/classify-response.js';
 import { reply, type Reply } from './support/fake-vendor.js';
 import {
   assertError,

@@ -6,6 +6,7 @@
  * read-write transaction (which IndexedDB serialises across tabs) and kept
  * alive by a heartbeat, so a dead tab's lease lapses after `ttlMs`.
  */
+import { sleep } from '../platform/async.js';
 import { createStore, get, update, type UseStore } from 'idb-keyval';
 
 export interface TabLocks {
@@ -81,20 +82,6 @@ export class LeaseLocks implements TabLocks {
     );
     return (await get<Lease>(name, this.#store))?.owner === this.#owner;
   }
-}
-
-/** Waits `ms`, or less if `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      window.clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = window.setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Runs work directly: for pages with neither Web Locks nor IndexedDB. */

@@ -6,8 +6,8 @@
  * once IndexedDB has it, and absorbs whatever is left on the next replay.
  * One key per delete, so tabs never overwrite each other's entries.
  */
-import { isRecord } from './konpro-api.js';
-import { isValidSessionId } from './session-id.js';
+import { isRecord } from '../shared/konpro-api.js';
+import { isValidSessionId } from '../shared/session-id.js';
 
 export interface JournalEntry {
   url: string;

@@ -4,9 +4,9 @@
  * Errors back off (with jitter) and never end anything by themselves: only
  * the caller, reading the classification, decides.
  */
-import { DEFAULT_BACKOFF, retryDelay } from './backoff.js';
+import { DEFAULT_BACKOFF, retryDelay } from '../shared/backoff.js';
 import { classifyResponse, Verdict, type Classification } from './classify-response.js';
-import { callProxy, type ProxyAnswer } from './proxy-client.js';
+import { callProxy, type ProxyAnswer } from '../net/proxy-client.js';
 
 export interface StatusCheckOptions {
   /** `GET {proxy}/{id}`. */

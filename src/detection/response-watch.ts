@@ -13,8 +13,8 @@
  * `readystatechange` at DONE, before `load` and `loadend`), so a caller that
  * awaits a terminated response finds the widget already gone.
  */
-import { classifyResponse, MALFORMED, urlHasPrefix, type Classification } from './classify-response.js';
-import { isJsonType, parseJson, readTextCapped } from './json-body.js';
+import { isJsonType, MALFORMED, MAX_BODY_BYTES, parseJson, readTextCapped } from '../shared/json-body.js';
+import { classifyResponse, urlHasPrefix, type Classification } from './classify-response.js';
 
 export interface ResponseWatcher {
   /** Absolute URL prefixes whose responses this watcher reads. */
@@ -28,9 +28,6 @@ export interface ResponseWatcher {
    */
   onResponse(classification: Classification, url: URL, body: unknown): void;
 }
-
-/** Bodies larger than this are not read (they are not status answers). */
-const MAX_BODY_BYTES = 64 * 1024;
 
 const watchers = new Set<ResponseWatcher>();
 type OpenFn = (this: XMLHttpRequest, ...args: unknown[]) => void;

@@ -21,12 +21,13 @@
  *   waiting for its retry is sent at once when the page is hidden.
  */
 import { createStore, entries, get, set, del, update, type UseStore } from 'idb-keyval';
-import { cappedRetryAfter, DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from './backoff.js';
-import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from './events.js';
+import { cappedRetryAfter, DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from '../shared/backoff.js';
+import type { DeleteDetail, DeleteOutcome, DeleteOutcomeKind } from '../element/events.js';
 import { OutboxJournal, type JournalEntry } from './outbox-journal.js';
-import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from './proxy-client.js';
-import { tabChannel, type TabChannel, type TabMessage } from './tab-channel.js';
-import { sleep, tabLocks, type TabLocks } from './tab-lock.js';
+import { callProxy, classifyDeleteAnswer, type ProxyAnswer } from '../net/proxy-client.js';
+import { tabChannel, type TabChannel, type TabMessage } from '../tabs/tab-channel.js';
+import { sleep } from '../platform/async.js';
+import { tabLocks, type TabLocks } from '../tabs/tab-lock.js';
 
 export interface OutboxEntry {
   /** `DELETE` URL, absolute; also the entry's key. */

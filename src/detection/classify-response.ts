@@ -7,8 +7,8 @@
  * session is gone ends it; 429, 5xx, network errors and bodies we cannot
  * read never do.
  */
-import { isErrorBody, isRecord, isSessionStatusBody } from './konpro-api.js';
-import { isValidSessionId } from './session-id.js';
+import { isErrorBody, isRecord, isSessionStatusBody } from '../shared/konpro-api.js';
+import { isValidSessionId } from '../shared/session-id.js';
 
 export const Verdict = {
   /** The session is gone for good. */
@@ -30,9 +30,6 @@ export interface Classification {
   expiresAt?: string;
 }
 
-/** Marks a body that should have been JSON but was not. */
-export const MALFORMED = Symbol('malformed body');
-
 /** An error code about the session or its token, as opposed to the API key or the request. */
 export function codeNamesSession(code: string): boolean {
   const words = code.toUpperCase().split(/[^A-Z0-9]+/);
@@ -42,7 +39,7 @@ export function codeNamesSession(code: string): boolean {
 
 /**
  * @param status HTTP status, or 0 for a network error or time-out.
- * @param body the parsed JSON body, `undefined` when it was not read, or {@link MALFORMED}.
+ * @param body the parsed JSON body, `undefined` when it was not read, or `MALFORMED` (shared/json-body).
  */
 export function classifyResponse(status: number, body?: unknown): Classification {
   const named = namedSessionId(body);

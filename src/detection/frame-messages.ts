@@ -5,7 +5,7 @@
  * session id is ignored, so no other frame or window can end (or fake the
  * end of) a session.
  */
-import { TERMINATED_MESSAGE_TYPE, isRecord } from './konpro-api.js';
+import { TERMINATED_MESSAGE_TYPE, isRecord } from '../shared/konpro-api.js';
 
 export interface FrameMessageOptions {
   /** The windows of the frames the guard mounted, looked up at message time. */

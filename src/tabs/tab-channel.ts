@@ -11,9 +11,9 @@
  * Chrome from putting the page in the back/forward cache, and what was
  * missed meanwhile is re-read from storage by the guard on restore.
  */
-import type { DeleteOutcomeKind, EndReason } from './events.js';
-import { isRecord } from './konpro-api.js';
-import { isValidSessionId } from './session-id.js';
+import { DELETE_OUTCOMES, END_REASONS, type DeleteOutcomeKind, type EndReason } from '../shared/end-reasons.js';
+import { isRecord } from '../shared/konpro-api.js';
+import { isValidSessionId } from '../shared/session-id.js';
 
 export type TabMessage =
   | { kind: 'ended'; sessionId: string; reason: EndReason; endedAt: number }
@@ -29,8 +29,8 @@ export type TabMessage =
 
 const NAME = 'konpro-widget-guard';
 const VERSION = 1;
-const REASONS: readonly string[] = ['logout', 'terminated', 'expired', 'other-tab', 'idle', 'reset', 'invalid'];
-const OUTCOMES: readonly string[] = ['deleted', 'already-gone', 'queued', 'failed'];
+const REASONS: readonly string[] = END_REASONS;
+const OUTCOMES: readonly string[] = DELETE_OUTCOMES;
 
 function parseTabMessage(data: unknown): TabMessage | undefined {
   if (!isRecord(data) || data.v !== VERSION) return undefined;

@@ -8,7 +8,7 @@
  * and count, because ended sessions also expire at the vendor.
  */
 import { createStore, delMany, entries, get, set, type UseStore } from 'idb-keyval';
-import type { EndReason } from './events.js';
+import type { EndReason } from '../shared/end-reasons.js';
 
 export interface EndedRecord {
   endedAt: number;

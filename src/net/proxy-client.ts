@@ -3,12 +3,12 @@
  * mean. Every request carries the guard header and same-origin credentials;
  * none follows a redirect; each has a time limit.
  */
-import { classifyResponse, MALFORMED, Verdict } from './classify-response.js';
-import { isJsonType, parseJson } from './json-body.js';
-import { GUARD_HEADER, isCreatedSessionBody, isRecord } from './konpro-api.js';
-import { parseRetryAfter } from './backoff.js';
-import { isValidSessionId } from './session-id.js';
-import { unwatchedFetch } from './response-watch.js';
+import { classifyResponse, Verdict } from '../detection/classify-response.js';
+import { isJsonType, MALFORMED, parseJson } from '../shared/json-body.js';
+import { GUARD_HEADER, isCreatedSessionBody, isRecord } from '../shared/konpro-api.js';
+import { parseRetryAfter } from '../shared/backoff.js';
+import { isValidSessionId } from '../shared/session-id.js';
+import { unwatchedFetch } from '../detection/response-watch.js';
 
 export interface ProxyAnswer {
   /** HTTP status; 0 when there was no answer (offline, time-out, refused redirect). */

@@ -3,7 +3,15 @@
  * guard reading the page's responses) and on the server (the proxy reading
  * the vendor's).
  */
-import { MALFORMED } from './classify-response.js';
+
+/** Marks a body that should have been JSON but was not. */
+export const MALFORMED = Symbol('malformed body');
+
+/**
+ * JSON answers of the vendor and the proxy are a few hundred bytes; a larger body is not one of them
+ * and is not read (by the proxy reading the vendor, nor by the guard reading the page's responses).
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Whether a `Content-Type` says JSON (`application/json`, `application/problem+json`, …). */
 export function isJsonType(type: string | null): boolean {

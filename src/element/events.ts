@@ -4,9 +4,9 @@
  * every guard on the page.
  */
 
-export type EndReason = 'logout' | 'terminated' | 'expired' | 'other-tab' | 'idle' | 'reset' | 'invalid';
+import type { DeleteOutcomeKind, EndReason } from '../shared/end-reasons.js';
 
-export type DeleteOutcomeKind = 'deleted' | 'already-gone' | 'queued' | 'failed';
+export type { DeleteOutcomeKind, EndReason };
 
 /** How a logout's delete settled. `queued`: it will be retried; it is not lost. */
 export interface DeleteOutcome {

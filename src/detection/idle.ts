@@ -12,7 +12,7 @@
  * tabs and a machine that slept cannot stretch them: a deadline that passed
  * while asleep fires on wake.
  */
-import { tabChannel, type TabChannel } from './tab-channel.js';
+import { tabChannel, type TabChannel } from '../tabs/tab-channel.js';
 
 type ActivityListener = (at: number) => void;
 
