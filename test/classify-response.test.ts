@@ -55,7 +55,12 @@ describe('classifyResponse (guarantee 5)', () => {
 
   it('429, 5xx, time-outs and network errors are transient, whatever the body', () => {
     for (const status of [0, 408, 425, 429, 500, 502, 503, 504, 599]) {
-      for (const body of [undefined, error('SESSION_TERMINATED'), { session_id: 'a', status: 'terminated' }]) {
+      for (const body of [
+        undefined,
+        MALFORMED,
+        error('SESSION_TERMINATED'),
+        { session_id: 'a', status: 'terminated' },
+      ]) {
         expect(classifyResponse(status, body).verdict, `${status}`).to.equal(Verdict.Transient);
       }
     }
@@ -78,7 +83,16 @@ describe('classifyResponse (guarantee 5)', () => {
   });
 
   it('2xx bodies that are not status bodies, and malformed bodies, say nothing', () => {
-    for (const body of [undefined, 'ok', [], { status: 'terminated' }, { session_id: 'abc' }, { ok: true }, null]) {
+    for (const body of [
+      undefined,
+      MALFORMED,
+      'ok',
+      [],
+      { status: 'terminated' },
+      { session_id: 'abc' },
+      { ok: true },
+      null,
+    ]) {
       expect(classifyResponse(200, body).verdict, JSON.stringify(body)).to.equal(Verdict.Unknown);
     }
     for (const status of [201, 204, 301, 302, 304, 400, 405, 409, 422]) {
