@@ -78,8 +78,13 @@ export class FakeProxy {
   async reset(): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/reset`, { method: 'POST' });
   }
+  /** Requests that match a fault are served by it: `{method?, id?, times?, status?, retryAfter?, body?, delayMs?, drop?, hold?}`. */
   async faults(...faults: Array<Record<string, unknown>>): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  }
+  /** Lets every request held by a `hold` fault go on. */
+  async release(): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/release`, { method: 'POST' });
   }
   async session(id: string, change: { status?: string; expiresAt?: string } = {}): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/sessions`, { method: 'POST', body: JSON.stringify({ id, ...change }) });
