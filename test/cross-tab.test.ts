@@ -1,7 +1,17 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
-import { FakeProxy, fixture, fixtureCleanup, frameOf, html, sleep, uniqueId, until } from './support/helpers.js';
+import {
+  FakeProxy,
+  fixture,
+  expectNoFrame,
+  fixtureCleanup,
+  frameOf,
+  html,
+  sleep,
+  uniqueId,
+  until,
+} from './support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
@@ -168,7 +178,7 @@ describe('status checks', () => {
     );
     await proxy.session(el.sessionId!, { status: 'terminated' });
     expect(await ended).to.deep.equal({ sessionId: el.sessionId, reason: 'terminated' });
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 
   it('a 404 ends it; 503, 429 and dropped connections do not, and back off', async () => {

@@ -30,11 +30,42 @@ async function sessionAt(proxy: FakeProxy): Promise<{ id: string; url: string }>
   return { id, url: new URL(`${proxy.url}/${id}`, location.href).href };
 }
 
+/** `key` in `storeName` of database `name`, read through a connection of its own. */
+async function readThroughOwnConnection<T>(name: string, storeName: string, key: string): Promise<T | undefined> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = indexedDB.open(name);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error ?? new Error(`cannot open ${name}`));
+  });
+  try {
+    if (!db.objectStoreNames.contains(storeName)) return undefined;
+    return await new Promise<T | undefined>((resolve, reject) => {
+      const request = db.transaction(storeName, 'readonly').objectStore(storeName).get(key);
+      request.onsuccess = () => resolve(request.result as T | undefined);
+      request.onerror = () => reject(request.error ?? new Error(`cannot read ${key}`));
+    });
+  } finally {
+    db.close();
+  }
+}
+
 describe('DeleteOutbox', () => {
   it('writes the delete to IndexedDB before the first network attempt', async () => {
     const proxy = new FakeProxy();
     const { id, url } = await sessionAt(proxy);
-    const store = createStore(uniqueId('outbox'), 'deletes');
+    const name = uniqueId('outbox');
+    const real = createStore(name, 'deletes');
+    // Storage slow to take writes: each waits until the record has been looked for at the proxy
+    // (or a second). A write the outbox does not await before sending is then still missing when
+    // the request arrives, however it is ordered; a read through the outbox's own connection
+    // would queue behind any write already issued, and see it.
+    let lookedAtArrival!: () => void;
+    const looked = new Promise<void>((resolve) => (lookedAtArrival = resolve));
+    const store: typeof real = (mode, callback) =>
+      mode === 'readwrite'
+        ? Promise.race([looked, sleep(1000)]).then(() => real(mode, callback))
+        : real(mode, callback);
+    await proxy.faults({ method: 'DELETE', id, hold: true });
     let storedAtSend: OutboxEntry | undefined;
     const { box } = outbox(store, {
       send: async (target) => {
@@ -42,10 +73,16 @@ describe('DeleteOutbox', () => {
         return callProxy('DELETE', target);
       },
     });
-    const result = await box.submit(url, id);
+    const submitting = box.submit(url, id);
+    await until(async () => (await proxy.deletes(id)).length === 1, 'the delete reached the proxy');
+    const atArrival = await readThroughOwnConnection<OutboxEntry>(name, 'deletes', url);
+    lookedAtArrival();
+    await proxy.release();
+    expect(atArrival?.sessionId, 'in IndexedDB when the request reached the proxy').to.equal(id);
+    const result = await submitting;
     expect(storedAtSend?.sessionId).to.equal(id);
     expect(result).to.deep.equal({ sessionId: id, outcome: 'deleted', attempts: 1 });
-    const after = await get<OutboxEntry>(url, store);
+    const after = await get<OutboxEntry>(url, real);
     expect(after?.settled?.outcome, 'kept as a tombstone once confirmed').to.equal('deleted');
   });
 

@@ -3,7 +3,18 @@ import { sendKeys } from '@web/test-runner-commands';
 import { chaiA11yAxe } from 'chai-a11y-axe';
 import { createStore, get } from 'idb-keyval';
 import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
-import { FakeProxy, fixture, fixtureCleanup, frameLoaded, frameOf, html, sleep, until } from './support/helpers.js';
+import {
+  FakeProxy,
+  fixture,
+  describeElement,
+  expectNoFrame,
+  fixtureCleanup,
+  frameLoaded,
+  frameOf,
+  html,
+  sleep,
+  until,
+} from './support/helpers.js';
 
 use(chaiA11yAxe);
 afterEach(() => fixtureCleanup());
@@ -57,7 +68,7 @@ describe('kiosk idle reset', () => {
     expect(events.ends[0]).to.deep.equal({ sessionId: first, reason: 'idle' });
     await until(() => el.state === 'active' && el.sessionId !== first, 'a fresh session', 5000);
     expect(events.starts.length).to.equal(2);
-    expect(warningOf(el)).to.equal(null);
+    expect(describeElement(warningOf(el)), 'the countdown is gone').to.equal(null);
     await until(async () => (await proxy.deletes(first)).some((d) => d.outcome === 'deleted'), 'old session deleted');
   });
 
@@ -67,7 +78,7 @@ describe('kiosk idle reset', () => {
     await until(() => warningOf(el) !== null, 'countdown shows', 3000);
     document.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }));
     await el.updateComplete;
-    expect(warningOf(el)).to.equal(null);
+    expect(describeElement(warningOf(el)), 'the countdown is gone').to.equal(null);
     await sleep(800);
     expect(events.ends).to.deep.equal([]);
     expect(el.state).to.equal('active');
@@ -106,7 +117,7 @@ describe('kiosk idle reset', () => {
       Date.now = realNow;
     }
     expect(events.ends.map((e) => e.reason)).to.deep.equal(['idle']);
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 
   it('the countdown is accessible and works from the keyboard', async () => {
@@ -225,7 +236,7 @@ describe('reset() as one transaction', () => {
     expect(el.state).to.equal('idle');
     const start = el.shadowRoot!.querySelector<HTMLElement>('.start')!;
     expect(getComputedStyle(start).display).to.not.equal('none');
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 
   it('keeps a retrying attract screen, not a broken widget, when no new session can be made', async () => {

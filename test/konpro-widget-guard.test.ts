@@ -9,6 +9,8 @@ import {
   fixture,
   fixtureCleanup,
   frameLoaded,
+  describeElement,
+  expectNoFrame,
   frameOf,
   html,
   oneEvent,
@@ -84,7 +86,7 @@ describe('<konpro-widget-guard> mounting', () => {
     expect(el.state).to.equal('idle');
     el.setAttribute('state', 'active');
     expect(el.getAttribute('state')).to.equal('idle');
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 });
 
@@ -107,7 +109,7 @@ describe('<konpro-widget-guard> session-id validation', () => {
       expect(el.state).to.equal('error');
       expect(errors.map((e) => (e.detail as { code: string }).code)).to.deep.equal(['invalid-session-id']);
       expect((errors[0].detail as { message: string }).message).to.match(/session id/);
-      expect(frameOf(el)).to.equal(null);
+      expectNoFrame(el);
       expect(requests.some((url) => url.includes(encodeURIComponent(value)) || url.includes(value))).to.equal(false);
     });
   }
@@ -128,7 +130,7 @@ describe('<konpro-widget-guard> session-id validation', () => {
     el.setAttribute('session-id', uniqueId());
     await until(() => el.state === 'error', 'error state');
     expect(errors.map((e) => (e.detail as { code: string }).code)).to.include('invalid-widget-src');
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 });
 
@@ -140,7 +142,7 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
       echoUrl(404, { error: { code: 'RESOURCE_NOT_FOUND', message: 'gone' }, request_id: 'r' }),
     );
     // Same task as the caller's resumption: no await in between.
-    expect(frameOf(guard), 'frame gone when fetch resolves').to.equal(null);
+    expectNoFrame(guard, 'frame gone when fetch resolves');
     expect(guard.state).to.equal('terminated');
     expect(ended.map((e) => (e.detail as SessionEndDetail).reason)).to.deep.equal(['terminated']);
     expect(response.status).to.equal(404);
@@ -154,7 +156,7 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
     const response = fetch(url);
     await until(() => guard.state === 'terminated', 'terminated', 2000);
     expect(performance.now() - started, 'long before the body').to.be.below(2000);
-    expect(frameOf(guard)).to.equal(null);
+    expectNoFrame(guard);
     expect((await response).status).to.equal(404);
   });
 
@@ -167,7 +169,7 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
     it(`ends on ${name}`, async () => {
       const guard = await activeGuard({ watch: '/test-api/echo' });
       await fetch(echoUrl(status, body));
-      expect(frameOf(guard)).to.equal(null);
+      expectNoFrame(guard);
       expect(guard.state).to.equal('terminated');
     });
   }
@@ -298,7 +300,7 @@ describe('<konpro-widget-guard> messages from the widget frame', () => {
       '*',
     );
     expect((await ended).detail).to.deep.equal({ sessionId: guard.sessionId, reason: 'terminated' });
-    expect(frameOf(guard)).to.equal(null);
+    expectNoFrame(guard);
   });
 
   it('ignores forgeries: the page itself, another frame, another session, another shape', async () => {
@@ -375,7 +377,7 @@ describe('<konpro-widget-guard> teardown', () => {
     await until(() => el.state === 'active', 'active');
     const inner = el.querySelector('iframe')!;
     await fetch(GONE);
-    expect(el.querySelector('.widget-markup')).to.equal(null);
+    expect(describeElement(el.querySelector('.widget-markup')), 'the stamped markup is gone').to.equal(null);
     expect(inner.getAttribute('src')).to.equal('about:blank');
     expect(el.querySelector('[slot="terminated"]'), 'other slots stay').to.exist;
   });
@@ -385,12 +387,12 @@ describe('<konpro-widget-guard> teardown', () => {
     const frame = frameOf(guard)!;
     await frameLoaded(frame);
     frame.focus();
-    expect(guard.shadowRoot!.activeElement).to.equal(frame);
+    expect(describeElement(guard.shadowRoot!.activeElement), 'focus').to.equal(describeElement(frame));
     await fetch(GONE);
     const panel = guard.shadowRoot!.querySelector<HTMLElement>('[part="terminated"]')!;
     expect(getComputedStyle(panel).display).to.not.equal('none');
     expect(panel.textContent).to.match(/ended/);
-    expect(guard.shadowRoot!.activeElement).to.equal(panel);
+    expect(describeElement(guard.shadowRoot!.activeElement), 'focus').to.equal(describeElement(panel));
     const live = guard.shadowRoot!.querySelector('[aria-live="polite"]')!;
     expect(live.textContent).to.match(/ended/);
   });
@@ -425,7 +427,7 @@ describe('<konpro-widget-guard> never again', () => {
     (await fixture(html`<div></div>`)).append(again);
     expect((await ended).detail).to.deep.equal({ sessionId: id, reason: 'invalid' });
     expect(again.state).to.equal('terminated');
-    expect(frameOf(again)).to.equal(null);
+    expectNoFrame(again);
   });
 
   it('refuses it after a reload (a fresh page of the origin)', async () => {
@@ -457,7 +459,7 @@ describe('<konpro-widget-guard> logout()', () => {
     await proxy.session(id);
     const ended = recordEvents(guard, 'konpro-session-end');
     const pending = guard.logout();
-    expect(frameOf(guard), 'gone before any network I/O').to.equal(null);
+    expectNoFrame(guard, 'gone before any network I/O');
     expect(guard.state).to.equal('terminated');
     expect((ended[0].detail as SessionEndDetail).reason).to.equal('logout');
     const outcome = await pending;
@@ -480,7 +482,7 @@ describe('<konpro-widget-guard> logout()', () => {
     const guard = await activeGuard();
     const errors = recordEvents(guard, 'konpro-guard-error');
     const outcome = await guard.logout();
-    expect(frameOf(guard)).to.equal(null);
+    expectNoFrame(guard);
     expect(outcome.outcome).to.equal('failed');
     expect(errors.map((e) => (e.detail as { code: string }).code)).to.include('missing-proxy');
   });
@@ -581,7 +583,7 @@ describe('<konpro-widget-guard> start()', () => {
       </konpro-widget-guard>
     `);
     await el.start();
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
     expect(el.querySelector('.embed')!.getAttribute('data-session')).to.equal(el.sessionId);
   });
 

@@ -7,6 +7,8 @@ import {
   FakeProxy,
   fixture,
   fixtureCleanup,
+  describeElement,
+  expectNoFrame,
   frameOf,
   GONE,
   html,
@@ -45,7 +47,7 @@ describe('overlapping operations', () => {
     await starting;
     await sleep(100);
     expect(el.state).to.equal('terminated');
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
     expect(seen.filter((e) => e.startsWith('session-start'))).to.deep.equal([]);
     const created = (await proxy.log()).find((e) => e.method === 'POST')!.id!;
     expect(outcome).to.deep.equal({ sessionId: created, outcome: 'deleted', attempts: 1 });
@@ -73,7 +75,7 @@ describe('overlapping operations', () => {
     await starting;
     await sleep(100);
     expect(el.state).to.equal('terminated');
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
     expect(seen.filter((e) => e.startsWith('session-start'))).to.deep.equal([]);
     const created = (await proxy.log()).find((e) => e.method === 'POST')!.id!;
     await until(async () => (await proxy.deletes(created)).length === 1, 'the created session deleted');
@@ -122,7 +124,7 @@ describe('overlapping operations', () => {
     await sleep(700);
     expect(seen).to.deep.equal(['session-end:expired']);
     expect((await proxy.log()).filter((e) => e.method === 'GET').length, 'no status checks').to.equal(0);
-    expect(frameOf(el)).to.equal(null);
+    expectNoFrame(el);
   });
 
   it('reset() wipes the last session’s storage even when that session had already ended', async () => {
@@ -179,7 +181,7 @@ describe('several guards on one page', () => {
     const b = await activeGuard({ 'session-id': id });
     void a.logout();
     expect(b.state).to.equal('terminated');
-    expect(frameOf(b)).to.equal(null);
+    expectNoFrame(b);
   });
 
   it('a guard inside a shadow root reports its deletes', async () => {
@@ -217,6 +219,6 @@ describe('watching starts before the widget runs', () => {
       </konpro-widget-guard>
     `);
     await until(() => el.state === 'terminated', 'ended by its first request');
-    expect(el.querySelector('test-eager-embed')).to.equal(null);
+    expect(describeElement(el.querySelector('test-eager-embed'))).to.equal(null);
   });
 });

@@ -3,7 +3,7 @@
 // /api/widget-sessions answered by the test backend's fake proxy.
 import { expect } from '@esm-bundle/chai';
 import type { KonproWidgetGuard } from '../src/index.js';
-import { fixtureCleanup, until } from './support/helpers.js';
+import { expectNoFrame, fixtureCleanup, until } from './support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
@@ -38,7 +38,7 @@ async function startsAndLogsOut(url: string): Promise<RecipeWindow> {
     const before = deleted.filter((e) => e.method === 'DELETE' && e.id === guard.sessionId).length;
     page.win.document.querySelector<HTMLButtonElement>('#logout')!.click();
     expect(guard.state).to.equal('terminated');
-    expect(guard.shadowRoot!.querySelector('iframe')).to.equal(null);
+    expectNoFrame(guard);
     await until(
       async () =>
         ((await (await fetch('/test-api/control/recipes/log')).json()) as Array<{ method: string; id: string }>).filter(

@@ -14,7 +14,8 @@ const args = [...chromiumArgs, '--disable-quic', ...fakeMediaArgs];
 
 export default {
   rootDir: '.',
-  files: ['test/*.test.ts'],
+  // Browser tests sit in test/ and in the folders that mirror src/ (the others hold Node tests).
+  files: ['test/*.test.ts', 'test/detection/*.test.ts'],
   nodeResolve: true,
   concurrency: 2,
   testsFinishTimeout: 180_000,

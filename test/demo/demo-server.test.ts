@@ -10,6 +10,7 @@ import { startDemoServer } from '../../demo/server.js';
 import { safeNext } from '../../demo/site/auth.js';
 import { readConfig } from '../../demo/site/config.js';
 import { BUNDLE_PATH } from '../../demo/site/pages.js';
+import { requires } from '../support/prerequisites.js';
 import { rawRequest } from './helpers.js';
 
 let demo: DemoServer;
@@ -72,7 +73,7 @@ void describe('demo server', () => {
 
   void it(
     'serves the built element from dist/',
-    { skip: existsSync(BUNDLE_PATH) ? false : 'run npm run build first' },
+    { skip: requires(existsSync(BUNDLE_PATH) ? false : `no build at ${BUNDLE_PATH}: run npm run build first`) },
     async () => {
       const response = await fetch(`${origin}/dist/konpro-widget-guard.min.js`);
       assert.equal(response.status, 200);
