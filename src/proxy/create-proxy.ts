@@ -14,7 +14,7 @@ import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.
 import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
-import { matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
+import { hasAmbiguousPath, matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
@@ -186,6 +186,12 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 
   async function answer(request: Request, route: Route | undefined): Promise<Response> {
     if (!route) return refuse(404, ProxyErrorCode.NotFound, 'There is no widget-session route here.');
+    if (hasAmbiguousPath(request))
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        'Send a plain path: no dot segments, backslashes or encoded slashes.',
+      );
     if (!route.methods.includes(request.method)) {
       return refuse(
         405,

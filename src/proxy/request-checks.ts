@@ -11,6 +11,39 @@ import { ProxyErrorCode } from './errors.js';
 export type Route =
   { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
 
+/**
+ * Request targets as the client sent them, for requests an adapter built
+ * (`toFetchRequest`): a `Request`'s own URL is already normalised, so the
+ * dot segments and backslashes a filter in front of the proxy saw are gone
+ * from it.
+ */
+const rawTargets = new WeakMap<Request, string>();
+
+/** Remembers the path of the request target `request` was built from, before any normalising. */
+export function rememberRawPath(request: Request, rawPath: string): void {
+  rawTargets.set(request, rawPath);
+}
+
+/**
+ * Whether the request's path, as the client sent it, means one thing to a
+ * filter in front of the proxy (a WAF rule, an audit log, path-scoped
+ * middleware) and another once normalised: a `.` or `..` segment (also
+ * percent-encoded), a backslash, an encoded slash or backslash, or a control
+ * character. The proxy answers such a target `400` instead of routing it.
+ */
+export function hasAmbiguousPath(request: Request): boolean {
+  const path = rawTargets.get(request);
+  return path !== undefined && isAmbiguousPath(path);
+}
+
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+// eslint-disable-next-line no-control-regex -- control characters are what is looked for
+const AMBIGUOUS_CHARACTERS = /[\\\u0000-\u001f\u007f]|%2f|%5c/i;
+
+export function isAmbiguousPath(path: string): boolean {
+  return AMBIGUOUS_CHARACTERS.test(path) || path.split('/').some((segment) => DOT_SEGMENT.test(segment));
+}
+
 /** The route `pathname` names under `basePath`; everything below it is a session id, valid or not. */
 export function matchRoute(pathname: string, basePath: string): Route | undefined {
   if (pathname === basePath || pathname === `${basePath}/`) return { kind: 'collection', methods: ['POST'] };
