@@ -11,10 +11,17 @@ import type {
 } from '../shared/konpro-api.js';
 import { describeInvalidSessionId, isValidSessionId } from '../shared/session-id.js';
 import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.js';
-import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
+import {
+  defaultLog,
+  describeFailure,
+  LogSampler,
+  type LogLevel,
+  type ProxyLogEntry,
+  type ProxyLogEvent,
+} from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
-import { hasAmbiguousPath, matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
+import { authorizeRequest, hasAmbiguousPath, matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
@@ -59,6 +66,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
   const vendor = new VendorClient(config);
   const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
+  // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
+  const refusalLog = new LogSampler();
 
   async function record(
     level: LogLevel,
@@ -86,16 +95,16 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     headers?: HeadersInit,
   ): Promise<Response> {
     const body = errorBody(code, message);
-    await record(
-      status === 403 || status === 429 ? 'warn' : 'info',
-      status === 429 ? 'rate-limited' : 'request-refused',
-      ids,
-      {
+    const event = status === 429 ? 'rate-limited' : 'request-refused';
+    const dropped = refusalLog.admit(`${event} ${status} ${code}`);
+    if (dropped !== undefined) {
+      await record(status === 403 || status === 429 ? 'warn' : 'info', event, ids, {
         status,
         requestId: body.request_id,
         detail: code,
-      },
-    );
+        ...(dropped > 0 ? { dropped } : {}),
+      });
+    }
     return jsonResponse(status, body, headers);
   }
 
@@ -203,7 +212,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
     const foreign = refuseForeignRequest(request, config.allowedOrigins);
     if (foreign) return refuse(foreign.status, foreign.code, foreign.message);
-    const userId = await config.authorize(request);
+    const userId = await authorizeRequest(config.authorize, request);
     if (userId === null || userId === undefined || userId === '') {
       return refuse(401, ProxyErrorCode.AuthenticationRequired, 'Sign in to use the avatar widget.');
     }
@@ -239,12 +248,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       return await answer(request, routeOf(request));
     } catch (error) {
       const requestId = newRequestId();
-      await record(
-        'error',
-        'internal-error',
-        {},
-        { status: 500, requestId, detail: describeError(error, [config.apiKey, config.secret]) },
-      ).catch(() => undefined);
+      const { event, ...described } = describeFailure(error, [config.apiKey, config.secret]);
+      await record('error', event, {}, { status: 500, requestId, ...described }).catch(() => undefined);
       return jsonResponse(
         500,
         errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed; see the server log.', requestId),
@@ -296,10 +301,4 @@ function asConfigurationError(failure: VendorFailure): VendorFailure {
     status: 502,
     body: errorBody(ProxyErrorCode.UpstreamBadResponse, message, failure.body.request_id),
   };
-}
-
-/** An exception in words for the log, with the secrets taken out. */
-function describeError(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown ${typeof error}`;
-  return secrets.reduce((safe, secret) => safe.replaceAll(secret, '[redacted]'), text);
 }

@@ -46,3 +46,30 @@ export function errorBody(code: ErrorCode, message: string, requestId = newReque
   const error: ErrorBody['error'] = details === undefined ? { code, message } : { code, message, details };
   return { error, request_id: requestId };
 }
+
+const CLASS_NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+/** What kind of thing was thrown, for a log line that must not carry its message: a class name, or the type. */
+export function errorClassOf(thrown: unknown): string {
+  if (thrown instanceof Error) {
+    const name: unknown = thrown.constructor?.name;
+    return typeof name === 'string' && CLASS_NAME.test(name) ? name : 'Error';
+  }
+  return thrown === null ? 'null' : typeof thrown;
+}
+
+/**
+ * `authorize(request)` threw or rejected. Carries only the class of what was
+ * thrown: its message is the site's (a failed lookup names the user, a
+ * token, a connection string) and stays out of the proxy's log.
+ */
+export class AuthorizeFailure extends Error {
+  readonly code = 'AUTHORIZE_FAILED';
+  readonly errorClass: string;
+
+  constructor(thrown: unknown) {
+    super('authorize(request) failed');
+    this.name = 'AuthorizeFailure';
+    this.errorClass = errorClassOf(thrown);
+  }
+}

@@ -6,7 +6,8 @@
  * refuses.
  */
 import { GUARD_HEADER } from '../shared/konpro-api.js';
-import { ProxyErrorCode } from './errors.js';
+import { AuthorizeFailure, ProxyErrorCode } from './errors.js';
+import type { WidgetSessionProxyOptions } from './options.js';
 
 export type Route =
   { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
@@ -85,4 +86,16 @@ export function refuseForeignRequest(request: Request, allowedOrigins: ReadonlyS
     };
   }
   return undefined;
+}
+
+/** The signed-in user by the site's `authorize`; whatever it throws becomes an {@link AuthorizeFailure}. */
+export async function authorizeRequest(
+  authorize: WidgetSessionProxyOptions['authorize'],
+  request: Request,
+): Promise<string | null | undefined> {
+  try {
+    return await authorize(request);
+  } catch (thrown) {
+    throw new AuthorizeFailure(thrown);
+  }
 }
