@@ -129,6 +129,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     return record(level, `vendor-${failure.reason}`, ids, {
       status: failure.status,
       requestId: failure.body.request_id,
+      ...(failure.vendorText === undefined ? {} : { vendorText: failure.vendorText }),
     });
   }
 

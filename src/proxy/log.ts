@@ -38,6 +38,8 @@ export interface ProxyLogEntry {
   requestId?: string;
   /** A short explanation written by the proxy. */
   detail?: string;
+  /** The vendor's own error text (code, message, details), the API key taken out; it never reaches a browser. */
+  vendorText?: string;
   /** The class of an error a site callback threw (`authorize-failed`); never its message. */
   errorClass?: string;
   /** How many entries like this one (same event, status and code) were dropped since the last one logged. */
