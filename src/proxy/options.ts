@@ -5,6 +5,7 @@
  */
 import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
+import { isLoopbackHost } from './request-checks.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
 export interface SessionSettings {
@@ -91,6 +92,9 @@ export interface ResolvedOptions {
 }
 
 const MIN_SECRET_LENGTH = 32;
+/** A random secret of 32 or more characters has far more (hex: about 14); fewer means a made-up one. */
+const MIN_SECRET_VARIETY = 8;
+const SECRET_ADVICE = 'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance';
 
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const COOKIE_PREFIX = /^[A-Za-z0-9_-]{1,40}$/;
@@ -123,6 +127,12 @@ function resolveBaseUrl(value: unknown): string {
     fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
   if (url.search || url.hash || value.includes('?') || value.includes('#'))
     fail('baseUrl must not have a query or fragment');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    fail(
+      `baseUrl "${url.origin}" would send the API key unencrypted: use https:// (plain http: only for a simulator ` +
+        'on this machine: localhost, 127.0.0.1 or [::1])',
+    );
+  }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/v1/widget/sessions`;
 }
 
@@ -182,6 +192,27 @@ function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions
   return cookie;
 }
 
+/** What is wrong with a secret that is long enough but guessable, in words that never repeat it. */
+function secretWeakness(secret: string, apiKey: string): string | undefined {
+  if (secret === apiKey) return 'is the API key: use a value of its own (a leaked key must not also forge bindings)';
+  if (secret.includes(apiKey)) return 'contains the API key: use a value of its own';
+  const variety = new Set(secret).size;
+  if (variety === 1) return `is one character repeated; ${SECRET_ADVICE}`;
+  if (variety < MIN_SECRET_VARIETY) return `has only ${variety} different characters; ${SECRET_ADVICE}`;
+  if (isRepetition(secret)) return `is a short run of characters repeated; ${SECRET_ADVICE}`;
+  return undefined;
+}
+
+/** Whether `text` is one piece repeated (the last time perhaps in part), such as "abc1abc1abc1". */
+function isRepetition(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < text.length && repeats; i++) repeats = text[i] === text[i - period];
+    if (repeats) return true;
+  }
+  return false;
+}
+
 /** Checks every option and fills in defaults; throws a `TypeError` saying what to fix. */
 export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('createWidgetSessionProxy needs an options object');
@@ -194,9 +225,11 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
     fail(
       `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
-        'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance',
+        SECRET_ADVICE,
     );
   }
+  const weakness = secretWeakness(secret, apiKey);
+  if (weakness) fail(`secret ${weakness}`);
   if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
     fail('agenticAvatarId must name the avatar to create sessions for');
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');

@@ -99,3 +99,11 @@ export async function authorizeRequest(
     throw new AuthorizeFailure(thrown);
   }
 }
+
+/**
+ * Whether a URL host (`URL.hostname`) is this machine: `localhost`, `127.0.0.0/8` or `[::1]`.
+ * Not `*.localhost`, which a server's resolver may send anywhere.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}

@@ -17,7 +17,7 @@ before(async () => {
     KONPRO_API_KEY: vendor.simulator.apiKey,
     KONPRO_API_BASE: vendor.baseUrl,
     KONPRO_AVATAR_ID: 'avatar_recipes',
-    WIDGET_PROXY_SECRET: 'recipes-secret-recipes-secret-recipes-secret',
+    WIDGET_PROXY_SECRET: 'recipes-7Hq2vXz9Lr4mKc1Tn8bWp3sYd6Gf0Ja5',
     SITE_ORIGIN,
     PORT: '0',
   });
