@@ -61,8 +61,10 @@ interface LoggedIds {
  */
 export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): WidgetSessionProxy {
   const config = resolveOptions(options);
+  // The first secret signs bindings and log hashes; every one verifies bindings (a rotation).
   const signer = new Signer(config.secret);
-  const bindings = new SessionBindings(signer, config.cookie);
+  const previous = config.secrets.slice(1).map((secret) => new Signer(secret));
+  const bindings = new SessionBindings([signer, ...previous], config.cookie);
   const vendor = new VendorClient(config);
   const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
@@ -249,7 +251,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       return await answer(request, routeOf(request));
     } catch (error) {
       const requestId = newRequestId();
-      const { event, ...described } = describeFailure(error, [config.apiKey, config.secret]);
+      const { event, ...described } = describeFailure(error, [config.apiKey, ...config.secrets]);
       await record('error', event, {}, { status: 500, requestId, ...described }).catch(() => undefined);
       return jsonResponse(
         500,
@@ -281,7 +283,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
           outcome.ended.push(sessionId);
           await record('info', result.ok ? 'session-ended' : 'session-already-ended', { sessionId });
         }
-        outcome.setCookie.push(await bindings.clear(request, sessionId));
+        outcome.setCookie.push(bindings.clearByName(request, binding.name));
       }),
     );
     return outcome;

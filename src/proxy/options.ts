@@ -55,8 +55,13 @@ export interface WidgetSessionProxyOptions {
   sessionSettings?: SessionSettings;
   /** The signed-in user of a request, or `null`. Only signed-in users get sessions. */
   authorize: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
-  /** At least 32 characters; the same value on every instance that shares users. */
-  secret: string;
+  /**
+   * Signs the session bindings: at least 32 random characters, the same on
+   * every instance that shares users. To rotate it, give a list: the first
+   * signs, every one verifies (`[next, previous]`), so bindings made under the
+   * previous secret still prove ownership until they expire.
+   */
+  secret: string | readonly string[];
   /** Exact origins (`scheme://host[:port]`) whose pages may call the proxy. */
   allowedOrigins: readonly string[];
   /** The URL of the avatar widget page for a new session (the element's `widget-src`). */
@@ -81,7 +86,10 @@ export interface ResolvedOptions {
   agenticAvatarId: string;
   sessionSettings: SessionSettings;
   authorize: WidgetSessionProxyOptions['authorize'];
+  /** The secret that signs (the first of `secrets`). */
   secret: string;
+  /** Every secret that verifies, the signing one first. */
+  secrets: readonly string[];
   allowedOrigins: ReadonlySet<string>;
   widgetUrl: WidgetSessionProxyOptions['widgetUrl'];
   timeoutMs: number;
@@ -192,6 +200,26 @@ function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions
   return cookie;
 }
 
+/** `secret` as a list, the signing one first, each checked (the message names which, never its value). */
+function resolveSecrets(value: unknown, apiKey: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && value.length === 0) {
+    fail('secret must be a string or a non-empty array of strings (the first signs, every one verifies)');
+  }
+  list.forEach((secret, index) => {
+    const name = Array.isArray(value) ? `secret[${index}]` : 'secret';
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      fail(
+        `${name} must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
+          SECRET_ADVICE,
+      );
+    }
+    const weakness = secretWeakness(secret, apiKey);
+    if (weakness) fail(`${name} ${weakness}`);
+  });
+  return [...new Set(list as string[])];
+}
+
 /** What is wrong with a secret that is long enough but guessable, in words that never repeat it. */
 function secretWeakness(secret: string, apiKey: string): string | undefined {
   if (secret === apiKey) return 'is the API key: use a value of its own (a leaked key must not also forge bindings)';
@@ -222,14 +250,7 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   }
   if (!/^[\x21-\x7e]+$/.test(apiKey))
     fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    fail(
-      `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
-        SECRET_ADVICE,
-    );
-  }
-  const weakness = secretWeakness(secret, apiKey);
-  if (weakness) fail(`secret ${weakness}`);
+  const secrets = resolveSecrets(secret, apiKey);
   if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
     fail('agenticAvatarId must name the avatar to create sessions for');
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
@@ -246,7 +267,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
     agenticAvatarId: options.agenticAvatarId,
     sessionSettings: resolveSettings(options.sessionSettings),
     authorize: options.authorize,
-    secret,
+    secret: secrets[0],
+    secrets,
     allowedOrigins: resolveOrigins(options.allowedOrigins),
     widgetUrl: options.widgetUrl,
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 10_000),

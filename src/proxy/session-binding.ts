@@ -7,6 +7,11 @@
  * Cookie: `{prefix}{tag(session id)}={session id}.{expires, epoch s}.{user tag}.{mac}`
  * where the user tag is a keyed hash of the user id (the id itself is not in
  * the cookie) and the mac covers the three fields before it.
+ *
+ * Several secrets may verify (a rotation: the first signs, every one
+ * verifies). A binding is authentic when its name is the session's name
+ * under any of them and its mac is right under one; its user tag is then
+ * compared under that same one.
  */
 import { isValidSessionId } from '../shared/session-id.js';
 import type { CookieOptions } from './options.js';
@@ -33,6 +38,10 @@ export interface Binding {
   userTag: string;
   /** The session was deleted: the binding only keeps a retried delete idempotent. */
   retired: boolean;
+  /** The cookie's name, as the browser sent it. */
+  name: string;
+  /** Which secret's signer made the mac (the user tag was made with the same one). */
+  signer: Signer;
 }
 
 const USER_TAG = /^[A-Za-z0-9_-]{22}$/;
@@ -40,12 +49,13 @@ const MAC = /^[A-Za-z0-9_-]{43}$/;
 const EPOCH = /^\d{1,12}$/;
 
 export class SessionBindings {
-  readonly #signer: Signer;
+  /** The first signs; every one verifies. */
+  readonly #signers: readonly [Signer, ...Signer[]];
   readonly #cookie: CookieOptions;
   readonly #now: () => number;
 
-  constructor(signer: Signer, cookie: CookieOptions, now: () => number = () => Date.now()) {
-    this.#signer = signer;
+  constructor(signers: readonly [Signer, ...Signer[]], cookie: CookieOptions, now: () => number = () => Date.now()) {
+    this.#signers = signers;
     this.#cookie = cookie;
     this.#now = now;
   }
@@ -58,26 +68,28 @@ export class SessionBindings {
     sessionExpiresAtMs: number,
     graceSeconds: number = BINDING_GRACE_SECONDS,
     retired = false,
+    name?: string,
   ): Promise<string> {
+    const [signer] = this.#signers;
     const maxAge = Math.max(0, Math.ceil((sessionExpiresAtMs - this.#now()) / 1000)) + graceSeconds;
     const expiresAt = String(Math.ceil(this.#now() / 1000) + maxAge);
-    const userTag = await this.#userTag(userId);
-    const mac = await this.#mac(sessionId, expiresAt, userTag, retired);
-    return this.#setCookie(request, await this.#name(sessionId), `${sessionId}.${expiresAt}.${userTag}.${mac}`, maxAge);
+    const userTag = await userTagOf(signer, userId);
+    const mac = await macOf(signer, sessionId, expiresAt, userTag, retired);
+    const value = `${sessionId}.${expiresAt}.${userTag}.${mac}`;
+    return this.#setCookie(request, name ?? (await this.#name(signer, sessionId)), value, maxAge);
   }
 
   /** Whether the request carries a live, authentic binding of `sessionId` to `userId`. */
   async isOwner(request: Request, sessionId: string, userId: string): Promise<boolean> {
-    const name = await this.#name(sessionId);
-    const userTag = await this.#userTag(userId);
+    const names = await this.#names(sessionId);
     for (const [cookieName, value] of readCookies(request)) {
-      if (cookieName !== name) continue;
+      if (!names.has(cookieName)) continue;
       const binding = await this.#verify(cookieName, value);
       if (
         binding &&
         binding.sessionId === sessionId &&
         this.isLive(binding) &&
-        timingSafeEqual(binding.userTag, userTag)
+        timingSafeEqual(binding.userTag, await userTagOf(binding.signer, userId))
       ) {
         return true;
       }
@@ -105,14 +117,22 @@ export class SessionBindings {
     return binding.expiresAt * 1000 > this.#now();
   }
 
-  /** The `Set-Cookie` value that shortens the binding of a deleted session to {@link RETIRED_BINDING_SECONDS}. */
-  retire(request: Request, sessionId: string, userId: string): Promise<string> {
-    return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS, true);
+  /**
+   * The `Set-Cookie` value that shortens the binding of a deleted session to
+   * {@link RETIRED_BINDING_SECONDS}, under the name the browser holds it by
+   * (which, after a rotation, is the previous secret's), so it replaces that cookie.
+   */
+  async retire(request: Request, sessionId: string, userId: string): Promise<string> {
+    const names = await this.#names(sessionId);
+    const held = readCookies(request).find(([name]) => names.has(name))?.[0];
+    return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS, true, held);
   }
 
-  /** The `Set-Cookie` value that removes the binding of `sessionId`. */
+  /** The `Set-Cookie` value that removes the binding of `sessionId` (under the name the browser holds it by). */
   async clear(request: Request, sessionId: string): Promise<string> {
-    return this.clearByName(request, await this.#name(sessionId));
+    const names = await this.#names(sessionId);
+    const held = readCookies(request).find(([name]) => names.has(name))?.[0];
+    return this.clearByName(request, held ?? (await this.#name(this.#signers[0], sessionId)));
   }
 
   clearByName(request: Request, name: string): string {
@@ -125,26 +145,25 @@ export class SessionBindings {
     const [sessionId, expiresAt, userTag, mac] = parts as [string, string, string, string];
     if (!isValidSessionId(sessionId) || !EPOCH.test(expiresAt) || !USER_TAG.test(userTag) || !MAC.test(mac))
       return undefined;
-    if (name !== (await this.#name(sessionId))) return undefined;
-    const binding = { sessionId, expiresAt: Number(expiresAt), userTag };
-    // Two domains, each compared in constant time: a live binding, or a retired one.
-    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, false)))
-      return { ...binding, retired: false };
-    if (timingSafeEqual(mac, await this.#mac(sessionId, expiresAt, userTag, true)))
-      return { ...binding, retired: true };
+    if (!(await this.#names(sessionId)).has(name)) return undefined;
+    const binding = { sessionId, expiresAt: Number(expiresAt), userTag, name };
+    // Under each secret, two domains, each compared in constant time: a live binding, or a retired one.
+    for (const signer of this.#signers) {
+      if (timingSafeEqual(mac, await macOf(signer, sessionId, expiresAt, userTag, false)))
+        return { ...binding, retired: false, signer };
+      if (timingSafeEqual(mac, await macOf(signer, sessionId, expiresAt, userTag, true)))
+        return { ...binding, retired: true, signer };
+    }
     return undefined;
   }
 
-  async #name(sessionId: string): Promise<string> {
-    return `${this.#cookie.namePrefix}${await this.#signer.tag('binding-name', [sessionId], 12)}`;
+  async #name(signer: Signer, sessionId: string): Promise<string> {
+    return `${this.#cookie.namePrefix}${await signer.tag('binding-name', [sessionId], 12)}`;
   }
 
-  #userTag(userId: string): Promise<string> {
-    return this.#signer.tag('binding-user', [userId], 16);
-  }
-
-  #mac(sessionId: string, expiresAt: string, userTag: string, retired: boolean): Promise<string> {
-    return this.#signer.tag(retired ? 'binding-retired' : 'binding', [sessionId, expiresAt, userTag]);
+  /** The names a binding of `sessionId` may have: one under each secret. */
+  async #names(sessionId: string): Promise<Set<string>> {
+    return new Set(await Promise.all(this.#signers.map((signer) => this.#name(signer, sessionId))));
   }
 
   #setCookie(request: Request, name: string, value: string, maxAge: number): string {
@@ -152,6 +171,20 @@ export class SessionBindings {
     const { path, sameSite } = this.#cookie;
     return `${name}=${value}; Max-Age=${maxAge}; Path=${path}; HttpOnly; SameSite=${sameSite}${secure ? '; Secure' : ''}`;
   }
+}
+
+function userTagOf(signer: Signer, userId: string): Promise<string> {
+  return signer.tag('binding-user', [userId], 16);
+}
+
+function macOf(
+  signer: Signer,
+  sessionId: string,
+  expiresAt: string,
+  userTag: string,
+  retired: boolean,
+): Promise<string> {
+  return signer.tag(retired ? 'binding-retired' : 'binding', [sessionId, expiresAt, userTag]);
 }
 
 /** The request's cookies as name/value pairs, duplicates kept (browsers send one per path). */
