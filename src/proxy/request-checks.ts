@@ -107,3 +107,20 @@ export async function authorizeRequest(
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
+
+/**
+ * Whether the browser is on plain `http:` on this machine (a development
+ * server, the demo): the request URL is `http:` on a loopback host, and so
+ * is its `Origin` when it has one. Behind a TLS-terminating proxy the request
+ * URL is `http:` too, often on loopback (`proxy_pass http://127.0.0.1:3000`),
+ * but the page's `Origin` is `https:`.
+ */
+export function isPlainLoopback(request: Request): boolean {
+  const url = new URL(request.url);
+  if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname)) return false;
+  const origin = request.headers.get('origin');
+  if (origin === null) return true;
+  if (!URL.canParse(origin)) return false;
+  const page = new URL(origin);
+  return page.protocol === 'http:' && isLoopbackHost(page.hostname);
+}

@@ -4,7 +4,7 @@
  * instances that share the secret agree, and concurrent creates from several
  * tabs never overwrite each other's binding.
  *
- * Cookie: `{prefix}{tag(session id)}={session id}.{expires, epoch s}.{user tag}.{mac}`
+ * Cookie: `[__Host-]{prefix}{tag(session id)}={session id}.{expires, epoch s}.{user tag}.{mac}`
  * where the user tag is a keyed hash of the user id (the id itself is not in
  * the cookie) and the mac covers the three fields before it.
  *
@@ -12,9 +12,16 @@
  * verifies). A binding is authentic when its name is the session's name
  * under any of them and its mac is right under one; its user tag is then
  * compared under that same one.
+ *
+ * Cookies are `Secure` with the `__Host-` prefix (`__Secure-` when the path
+ * is not `/`), so neither a network attacker on plain http nor a sibling
+ * subdomain can plant or overwrite one; only a page on plain http on this
+ * machine (a development server) gets them plain. Names with and without a
+ * prefix are read alike, so bindings set before a change of mode still count.
  */
 import { isValidSessionId } from '../shared/session-id.js';
 import type { CookieOptions } from './options.js';
+import { isPlainLoopback } from './request-checks.js';
 import { timingSafeEqual, type Signer } from './signing.js';
 
 /**
@@ -76,14 +83,15 @@ export class SessionBindings {
     const userTag = await userTagOf(signer, userId);
     const mac = await macOf(signer, sessionId, expiresAt, userTag, retired);
     const value = `${sessionId}.${expiresAt}.${userTag}.${mac}`;
-    return this.#setCookie(request, name ?? (await this.#name(signer, sessionId)), value, maxAge);
+    const cookieName = name ?? `${this.#hostPrefix(request)}${await this.#name(signer, sessionId)}`;
+    return this.#setCookie(request, cookieName, value, maxAge);
   }
 
   /** Whether the request carries a live, authentic binding of `sessionId` to `userId`. */
   async isOwner(request: Request, sessionId: string, userId: string): Promise<boolean> {
     const names = await this.#names(sessionId);
     for (const [cookieName, value] of readCookies(request)) {
-      if (!names.has(cookieName)) continue;
+      if (!names.has(this.#unprefixed(cookieName))) continue;
       const binding = await this.#verify(cookieName, value);
       if (
         binding &&
@@ -105,7 +113,7 @@ export class SessionBindings {
     const authentic = new Map<string, Binding>();
     const unreadable = new Set<string>();
     for (const [name, value] of readCookies(request)) {
-      if (!name.startsWith(this.#cookie.namePrefix)) continue;
+      if (!this.#unprefixed(name).startsWith(this.#cookie.namePrefix)) continue;
       const binding = await this.#verify(name, value);
       if (binding) authentic.set(name, binding);
       else unreadable.add(name);
@@ -124,15 +132,18 @@ export class SessionBindings {
    */
   async retire(request: Request, sessionId: string, userId: string): Promise<string> {
     const names = await this.#names(sessionId);
-    const held = readCookies(request).find(([name]) => names.has(name))?.[0];
+    const held = readCookies(request).find(([name]) => names.has(this.#unprefixed(name)))?.[0];
     return this.issue(request, sessionId, userId, this.#now(), RETIRED_BINDING_SECONDS, true, held);
   }
 
   /** The `Set-Cookie` value that removes the binding of `sessionId` (under the name the browser holds it by). */
   async clear(request: Request, sessionId: string): Promise<string> {
     const names = await this.#names(sessionId);
-    const held = readCookies(request).find(([name]) => names.has(name))?.[0];
-    return this.clearByName(request, held ?? (await this.#name(this.#signers[0], sessionId)));
+    const held = readCookies(request).find(([name]) => names.has(this.#unprefixed(name)))?.[0];
+    return this.clearByName(
+      request,
+      held ?? `${this.#hostPrefix(request)}${await this.#name(this.#signers[0], sessionId)}`,
+    );
   }
 
   clearByName(request: Request, name: string): string {
@@ -145,7 +156,7 @@ export class SessionBindings {
     const [sessionId, expiresAt, userTag, mac] = parts as [string, string, string, string];
     if (!isValidSessionId(sessionId) || !EPOCH.test(expiresAt) || !USER_TAG.test(userTag) || !MAC.test(mac))
       return undefined;
-    if (!(await this.#names(sessionId)).has(name)) return undefined;
+    if (!(await this.#names(sessionId)).has(this.#unprefixed(name))) return undefined;
     const binding = { sessionId, expiresAt: Number(expiresAt), userTag, name };
     // Under each secret, two domains, each compared in constant time: a live binding, or a retired one.
     for (const signer of this.#signers) {
@@ -166,8 +177,27 @@ export class SessionBindings {
     return new Set(await Promise.all(this.#signers.map((signer) => this.#name(signer, sessionId))));
   }
 
+  /** Whether cookies for this request's browser are `Secure`: always, but for plain http on this machine. */
+  #secure(request: Request): boolean {
+    return this.#cookie.secure === 'auto' ? !isPlainLoopback(request) : this.#cookie.secure;
+  }
+
+  /** The prefix a new binding's name gets: `__Host-` (or `__Secure-` off `Path=/`) when `Secure`. */
+  #hostPrefix(request: Request): string {
+    if (this.#cookie.namePrefix.startsWith('__') || !this.#secure(request)) return '';
+    return this.#cookie.path === '/' ? '__Host-' : '__Secure-';
+  }
+
+  /** A cookie name without the prefix this class may have put in front of `namePrefix`. */
+  #unprefixed(name: string): string {
+    if (this.#cookie.namePrefix.startsWith('__')) return name;
+    for (const prefix of ['__Host-', '__Secure-']) if (name.startsWith(prefix)) return name.slice(prefix.length);
+    return name;
+  }
+
   #setCookie(request: Request, name: string, value: string, maxAge: number): string {
-    const secure = this.#cookie.secure === 'auto' ? new URL(request.url).protocol === 'https:' : this.#cookie.secure;
+    // A prefixed name needs Secure wherever it is written (also when it is cleared); others follow the request.
+    const secure = name.startsWith('__Host-') || name.startsWith('__Secure-') || this.#secure(request);
     const { path, sameSite } = this.#cookie;
     return `${name}=${value}; Max-Age=${maxAge}; Path=${path}; HttpOnly; SameSite=${sameSite}${secure ? '; Secure' : ''}`;
   }

@@ -46,7 +46,11 @@ void describe('secret rotation', () => {
       );
       assert.equal(deleted.status, 200, deleted.text);
       assert.equal(vendor.sessions.has(session.sessionId), false);
-      assert.deepEqual(deleted.cookies.map(nameOf), [nameOf(session.cookie)], 'the retired binding replaces the old one');
+      assert.deepEqual(
+        deleted.cookies.map(nameOf),
+        [nameOf(session.cookie)],
+        'the retired binding replaces the old one',
+      );
       // A retry whose first answer was lost, with the retired binding it set: still idempotent.
       const again = await send(
         after,
