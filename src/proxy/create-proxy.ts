@@ -147,6 +147,9 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
   async function create(request: Request, userId: string): Promise<Response> {
     const decision = createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
+    // Before the vendor creates anything: a session that could not be bound would run unowned.
+    const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
+    if (room.failure) return answerFailure(room.failure, { userId });
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
@@ -168,7 +171,28 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       widget_url: widgetUrl,
       expires_at: session.expires_at,
     };
-    return jsonResponse(201, body, { 'set-cookie': setCookie });
+    return jsonResponse(
+      201,
+      body,
+      [...room.setCookie, setCookie].map((value): [string, string] => ['set-cookie', value]),
+    );
+  }
+
+  /**
+   * Ends the oldest session of a browser at its binding limit. Resolves the
+   * failure to answer the create with while its binding must stay; `undefined`
+   * once it may go (ended, already gone, or refused to this key for good: an
+   * unending session must not block every create of a kiosk).
+   */
+  async function evict(sessionId: string, userId: string): Promise<VendorFailure | undefined> {
+    const result = await vendor.endSession(sessionId);
+    if (!result.ok && result.reason !== 'not-found') {
+      if (result.reason !== 'rejected') return result;
+      await recordFailure(result, { sessionId, userId });
+      return undefined;
+    }
+    await record('info', 'session-evicted', { sessionId, userId }, { status: 200 });
+    return undefined;
   }
 
   async function read(sessionId: string, userId: string): Promise<Response> {

@@ -11,6 +11,7 @@ export type ProxyLogEvent =
   | 'session-read'
   | 'session-ended'
   | 'session-already-ended'
+  | 'session-evicted'
   | 'request-refused'
   | 'rate-limited'
   | 'vendor-not-found'

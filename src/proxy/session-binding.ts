@@ -38,6 +38,23 @@ const BINDING_GRACE_SECONDS = 86_400;
  */
 const RETIRED_BINDING_SECONDS = 600;
 
+/**
+ * The most bindings one browser holds after a create, live and retired. The
+ * longest binding (a 128-character id, a 40-character prefix, `__Host-`)
+ * takes 272 bytes of the `Cookie` header, so ten take under 2.7 KB: far from
+ * the 8 KB a reverse proxy's header buffer and the 16 KB Node allow, with
+ * room for a few creates from several tabs at once.
+ */
+export const MAX_BINDINGS = 10;
+
+/** What making room for one more binding needs: cookies to drop, or the reason it cannot be done now. */
+export interface Room<F> {
+  /** `Set-Cookie` values that remove the bindings given up. */
+  setCookie: string[];
+  /** Set when a session at the limit could not be ended now: its binding stays, and the create must wait. */
+  failure?: F;
+}
+
 export interface Binding {
   sessionId: string;
   /** Epoch seconds after which the binding proves nothing. */
@@ -119,6 +136,49 @@ export class SessionBindings {
       else unreadable.add(name);
     }
     return { authentic: [...authentic.values()], unreadable: [...unreadable].filter((name) => !authentic.has(name)) };
+  }
+
+  /**
+   * Makes room in the request's browser for one more binding, so that its
+   * binding cookies stay a few KB however many sessions it creates. Drops
+   * what proves nothing (unreadable, expired) and, while more than
+   * {@link MAX_BINDINGS} would remain, the cheapest first: bindings of
+   * sessions past their expiry, then retired ones (neither names a session
+   * that still runs), then live ones, oldest first. A live binding goes only
+   * once `end(sessionId)` has ended its session at the vendor (resolves
+   * `undefined`); a failure it resolves stops there, every binding left kept.
+   */
+  async makeRoom<F>(request: Request, end: (sessionId: string) => Promise<F | undefined>): Promise<Room<F>> {
+    const { authentic, unreadable } = await this.readAll(request);
+    const setCookie = unreadable.map((name) => this.clearByName(request, name));
+    const live = authentic.filter((binding) => {
+      if (this.isLive(binding)) return true;
+      setCookie.push(this.clearByName(request, binding.name));
+      return false;
+    });
+    const excess = live.length - (MAX_BINDINGS - 1);
+    if (excess <= 0) return { setCookie };
+    const nowSeconds = this.#now() / 1000;
+    // 0: the session is past its expiry (the binding only waits for a late delete); 1: retired; 2: may still run.
+    const cost = (binding: Binding) =>
+      binding.retired ? 1 : binding.expiresAt - BINDING_GRACE_SECONDS <= nowSeconds ? 0 : 2;
+    // Oldest first: bindings of one lifetime expire in the order they were made, and browsers send
+    // cookies of one path in the order they were set, which breaks ties within a second.
+    const victims = live
+      .map((binding, index) => ({ binding, index }))
+      .sort(
+        (a, b) => cost(a.binding) - cost(b.binding) || a.binding.expiresAt - b.binding.expiresAt || a.index - b.index,
+      )
+      .slice(0, excess)
+      .map(({ binding }) => binding);
+    for (const victim of victims) {
+      if (cost(victim) === 2) {
+        const failure = await end(victim.sessionId);
+        if (failure !== undefined) return { setCookie, failure };
+      }
+      setCookie.push(this.clearByName(request, victim.name));
+    }
+    return { setCookie };
   }
 
   isLive(binding: Binding): boolean {
