@@ -21,7 +21,14 @@ import {
 } from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
-import { authorizeRequest, hasAmbiguousPath, matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
+import {
+  authorizeRequest,
+  hasAmbiguousPath,
+  matchRoute,
+  refuseCrossSite,
+  refuseForeignRequest,
+  type Route,
+} from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
@@ -48,6 +55,15 @@ export type WidgetSessionProxy = ((request: Request) => Promise<Response>) & {
    * values that clear those bindings.
    */
   endSessions(request: Request): Promise<EndSessionsResult>;
+  /**
+   * The proxy's own cross-site check, for the site's logout route (and any
+   * other state-changing route): `false` when the request's `Origin` is not
+   * exactly one of `allowedOrigins` or its `Sec-Fetch-Site` is not
+   * `same-origin`. Answer such a request `403` and end nothing. Make logout a
+   * `POST`: browsers send `Origin` with every `POST`, and a `GET` can be
+   * fired by any page (an image, a link).
+   */
+  isSameOrigin(request: Request): boolean;
 };
 
 interface LoggedIds {
@@ -317,6 +333,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     basePath: config.basePath,
     handles: (request: Request | URL | string) => routeOf(request) !== undefined,
     endSessions,
+    isSameOrigin: (request: Request) => refuseCrossSite(request, config.allowedOrigins) === undefined,
   });
 }
 

@@ -68,6 +68,17 @@ export function refuseForeignRequest(request: Request, allowedOrigins: ReadonlyS
       message: `Requests must carry the header ${GUARD_HEADER}: 1.`,
     };
   }
+  return refuseCrossSite(request, allowedOrigins);
+}
+
+/**
+ * Why a request did not come from one of the site's own pages, if it did
+ * not: an `Origin` that is not exactly an allowed one, or a `Sec-Fetch-Site`
+ * other than `same-origin`. A request with neither header (an old browser,
+ * or no browser, so no victim's cookies) passes. The proxy's routes and the
+ * site's logout route (`proxy.isSameOrigin`) use this one check.
+ */
+export function refuseCrossSite(request: Request, allowedOrigins: ReadonlySet<string>): Refusal | undefined {
   // Exact string match: a look-alike host, another scheme or port, or "null" is another origin.
   const origin = request.headers.get('origin');
   if (origin !== null && !allowedOrigins.has(origin)) {

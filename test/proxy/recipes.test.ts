@@ -100,5 +100,29 @@ for (const recipe of ['node-server.js', 'express-server.js']) {
         await site.close();
       }
     });
+
+    void it('refuses a logout posted from another site, and ends nothing', async () => {
+      const site = await run(recipe);
+      try {
+        const user = ['user=alice'];
+        const created = await guardFetch(site.origin, 'POST', '/api/widget-sessions', user);
+        const { session_id: sessionId } = (await created.json()) as { session_id: string };
+        const binding = cookiePairs(created);
+        for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }] as Array<
+          Record<string, string>
+        >) {
+          const logout = await fetch(`${site.origin}/logout`, {
+            method: 'POST',
+            headers: { ...headers, Cookie: [...user, ...binding].join('; ') },
+            redirect: 'manual',
+          });
+          assert.equal(logout.status, 403);
+          assert.deepEqual(logout.headers.getSetCookie(), [], 'nobody signed out');
+        }
+        assert.equal(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'the session still runs');
+      } finally {
+        await site.close();
+      }
+    });
   });
 }
