@@ -32,13 +32,26 @@ export interface RateLimitOptions {
 }
 
 export interface CookieOptions {
-  /** Start of every binding cookie's name. Default `kwg_`. */
+  /**
+   * Start of every binding cookie's name. Default `kwg_`. When the cookie is
+   * `Secure`, `__Host-` is put in front (`__Secure-` when `path` is not `/`),
+   * unless the prefix already starts with one of them.
+   */
   namePrefix: string;
   /** `Path` of the binding cookies. Default `/`, so the site's logout route receives them. */
   path: string;
-  /** `'auto'` (default): `Secure` when the request URL is `https:`. Set `true` behind a TLS-terminating proxy. */
+  /**
+   * `'auto'` (default): `Secure` (and a `__Host-` name), also behind a
+   * TLS-terminating proxy, except for a page on plain `http:` on this machine
+   * (`localhost`, `127.0.0.0/8`, `[::1]`: a development server, the demo).
+   * `false` leaves `Secure` off everywhere (not recommended).
+   */
   secure: 'auto' | boolean;
-  /** Default `Strict`. `Lax` lets a logout route reached by a cross-site redirect (e.g. single sign-out) see the cookies. */
+  /**
+   * Default `Strict`; keep it. `Lax` would send the bindings with cross-site
+   * top-level navigations: end sessions from an identity provider server to
+   * server (back-channel logout), not through a cross-site redirect.
+   */
   sameSite: 'Strict' | 'Lax';
 }
 
