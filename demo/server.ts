@@ -84,7 +84,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     origin,
     ...config.extraOrigins,
   ]);
-  const auth = new SiteAuth(config.secret, allowedOrigins);
+  const auth = new SiteAuth(config.secret);
 
   const { simulator, upstream } = connectVendor(config, loopback);
   const proxy = createWidgetSessionProxy({

@@ -4,7 +4,8 @@
  * device by visiting `/kiosk`, in a cookie of its own, so it never signs out
  * the person using the site in the same browser.
  *
- * Routes:
+ * Routes (the two forms are POST only, and only from the site's own pages:
+ * the proxy's `isSameOrigin`):
  * - `POST /auth/signin`  (`name`, `next`): sets the cookie, 303 to `next`
  * - `POST /auth/signout` (`next`): ends the user's avatar sessions through
  *   the proxy's `endSessions` (the server-side half of logout), clears the
@@ -43,8 +44,6 @@ export class SiteAuth {
 
   constructor(
     secret: string,
-    /** Origins whose forms may post here (a cross-site form must not sign anyone in or out). */
-    private readonly allowedOrigins: ReadonlySet<string>,
     private readonly now: () => number = Date.now,
   ) {
     // A key of its own, so a site cookie can never pass for a proxy binding or the other way round.
@@ -99,7 +98,9 @@ export class SiteAuth {
       res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Too much form data.\n');
       return true;
     }
-    if (this.#crossSite(req)) {
+    // A cross-site form must not sign anyone in or out: the proxy's own origin check, on its allowed origins.
+    const request = toFetchRequest(req);
+    if (!proxy.isSameOrigin(request)) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Cross-site form posts are refused.\n');
       return true;
     }
@@ -122,7 +123,7 @@ export class SiteAuth {
     }
     // Ends whatever avatar sessions this browser still holds: the page's guard
     // has usually deleted its session already, which cleared that binding.
-    const ended = await proxy.endSessions(toFetchRequest(req));
+    const ended = await proxy.endSessions(request);
     redirect(res, next, [...ended.setCookie, this.#clearCookie(req, PERSON_COOKIE)]);
     return true;
   }
@@ -158,12 +159,6 @@ export class SiteAuth {
 
   #clearCookie(req: IncomingMessage, name: string): string {
     return `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${isTls(req) ? '; Secure' : ''}`;
-  }
-
-  #crossSite(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== 'null') return !this.allowedOrigins.has(origin);
-    return req.headers['sec-fetch-site'] === 'cross-site';
   }
 }
 

@@ -11,10 +11,24 @@ import type {
 } from '../shared/konpro-api.js';
 import { describeInvalidSessionId, isValidSessionId } from '../shared/session-id.js';
 import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.js';
-import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
+import {
+  defaultLog,
+  describeFailure,
+  LogSampler,
+  type LogLevel,
+  type ProxyLogEntry,
+  type ProxyLogEvent,
+} from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
-import { matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
+import {
+  authorizeRequest,
+  hasAmbiguousPath,
+  matchRoute,
+  refuseCrossSite,
+  refuseForeignRequest,
+  type Route,
+} from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
@@ -41,6 +55,15 @@ export type WidgetSessionProxy = ((request: Request) => Promise<Response>) & {
    * values that clear those bindings.
    */
   endSessions(request: Request): Promise<EndSessionsResult>;
+  /**
+   * The proxy's own cross-site check, for the site's logout route (and any
+   * other state-changing route): `false` when the request's `Origin` is not
+   * exactly one of `allowedOrigins` or its `Sec-Fetch-Site` is not
+   * `same-origin`. Answer such a request `403` and end nothing. Make logout a
+   * `POST`: browsers send `Origin` with every `POST`, and a `GET` can be
+   * fired by any page (an image, a link).
+   */
+  isSameOrigin(request: Request): boolean;
 };
 
 interface LoggedIds {
@@ -54,11 +77,15 @@ interface LoggedIds {
  */
 export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): WidgetSessionProxy {
   const config = resolveOptions(options);
+  // The first secret signs bindings and log hashes; every one verifies bindings (a rotation).
   const signer = new Signer(config.secret);
-  const bindings = new SessionBindings(signer, config.cookie);
+  const previous = config.secrets.slice(1).map((secret) => new Signer(secret));
+  const bindings = new SessionBindings([signer, ...previous], config.cookie);
   const vendor = new VendorClient(config);
   const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
+  // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
+  const refusalLog = new LogSampler();
 
   async function record(
     level: LogLevel,
@@ -86,16 +113,16 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     headers?: HeadersInit,
   ): Promise<Response> {
     const body = errorBody(code, message);
-    await record(
-      status === 403 || status === 429 ? 'warn' : 'info',
-      status === 429 ? 'rate-limited' : 'request-refused',
-      ids,
-      {
+    const event = status === 429 ? 'rate-limited' : 'request-refused';
+    const dropped = refusalLog.admit(`${event} ${status} ${code}`);
+    if (dropped !== undefined) {
+      await record(status === 403 || status === 429 ? 'warn' : 'info', event, ids, {
         status,
         requestId: body.request_id,
         detail: code,
-      },
-    );
+        ...(dropped > 0 ? { dropped } : {}),
+      });
+    }
     return jsonResponse(status, body, headers);
   }
 
@@ -120,6 +147,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     return record(level, `vendor-${failure.reason}`, ids, {
       status: failure.status,
       requestId: failure.body.request_id,
+      ...(failure.vendorText === undefined ? {} : { vendorText: failure.vendorText }),
     });
   }
 
@@ -135,6 +163,9 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
   async function create(request: Request, userId: string): Promise<Response> {
     const decision = createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
+    // Before the vendor creates anything: a session that could not be bound would run unowned.
+    const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
+    if (room.failure) return answerFailure(room.failure, { userId });
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
@@ -156,7 +187,28 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       widget_url: widgetUrl,
       expires_at: session.expires_at,
     };
-    return jsonResponse(201, body, { 'set-cookie': setCookie });
+    return jsonResponse(
+      201,
+      body,
+      [...room.setCookie, setCookie].map((value): [string, string] => ['set-cookie', value]),
+    );
+  }
+
+  /**
+   * Ends the oldest session of a browser at its binding limit. Resolves the
+   * failure to answer the create with while its binding must stay; `undefined`
+   * once it may go (ended, already gone, or refused to this key for good: an
+   * unending session must not block every create of a kiosk).
+   */
+  async function evict(sessionId: string, userId: string): Promise<VendorFailure | undefined> {
+    const result = await vendor.endSession(sessionId);
+    if (!result.ok && result.reason !== 'not-found') {
+      if (result.reason !== 'rejected') return result;
+      await recordFailure(result, { sessionId, userId });
+      return undefined;
+    }
+    await record('info', 'session-evicted', { sessionId, userId }, { status: 200 });
+    return undefined;
   }
 
   async function read(sessionId: string, userId: string): Promise<Response> {
@@ -186,6 +238,12 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 
   async function answer(request: Request, route: Route | undefined): Promise<Response> {
     if (!route) return refuse(404, ProxyErrorCode.NotFound, 'There is no widget-session route here.');
+    if (hasAmbiguousPath(request))
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        'Send a plain path: no dot segments, backslashes or encoded slashes.',
+      );
     if (!route.methods.includes(request.method)) {
       return refuse(
         405,
@@ -197,7 +255,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
     const foreign = refuseForeignRequest(request, config.allowedOrigins);
     if (foreign) return refuse(foreign.status, foreign.code, foreign.message);
-    const userId = await config.authorize(request);
+    const userId = await authorizeRequest(config.authorize, request);
     if (userId === null || userId === undefined || userId === '') {
       return refuse(401, ProxyErrorCode.AuthenticationRequired, 'Sign in to use the avatar widget.');
     }
@@ -233,12 +291,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       return await answer(request, routeOf(request));
     } catch (error) {
       const requestId = newRequestId();
-      await record(
-        'error',
-        'internal-error',
-        {},
-        { status: 500, requestId, detail: describeError(error, [config.apiKey, config.secret]) },
-      ).catch(() => undefined);
+      const { event, ...described } = describeFailure(error, [config.apiKey, ...config.secrets]);
+      await record('error', event, {}, { status: 500, requestId, ...described }).catch(() => undefined);
       return jsonResponse(
         500,
         errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed; see the server log.', requestId),
@@ -269,7 +323,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
           outcome.ended.push(sessionId);
           await record('info', result.ok ? 'session-ended' : 'session-already-ended', { sessionId });
         }
-        outcome.setCookie.push(await bindings.clear(request, sessionId));
+        outcome.setCookie.push(bindings.clearByName(request, binding.name));
       }),
     );
     return outcome;
@@ -279,6 +333,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     basePath: config.basePath,
     handles: (request: Request | URL | string) => routeOf(request) !== undefined,
     endSessions,
+    isSameOrigin: (request: Request) => refuseCrossSite(request, config.allowedOrigins) === undefined,
   });
 }
 
@@ -290,10 +345,4 @@ function asConfigurationError(failure: VendorFailure): VendorFailure {
     status: 502,
     body: errorBody(ProxyErrorCode.UpstreamBadResponse, message, failure.body.request_id),
   };
-}
-
-/** An exception in words for the log, with the secrets taken out. */
-function describeError(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown ${typeof error}`;
-  return secrets.reduce((safe, secret) => safe.replaceAll(secret, '[redacted]'), text);
 }

@@ -4,6 +4,7 @@
  * security decision is the handler's.
  */
 import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
+import { rememberRawPath } from './request-checks.js';
 
 /**
  * What the adapter uses of a `node:http` `IncomingMessage` (and Express's
@@ -103,6 +104,9 @@ export function toFetchRequest(req: NodeRequest): Request {
   }
   const request = new Request(url, { method: req.method ?? 'GET', headers });
   origins.set(request, req);
+  // Setting the path above normalised it; the proxy refuses a target that needed normalising.
+  const rawPath = target.startsWith('/') ? target : target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  rememberRawPath(request, rawPath.split('?')[0] ?? '');
   return request;
 }
 

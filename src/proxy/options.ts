@@ -5,6 +5,7 @@
  */
 import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
+import { isLoopbackHost } from './request-checks.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
 export interface SessionSettings {
@@ -31,13 +32,26 @@ export interface RateLimitOptions {
 }
 
 export interface CookieOptions {
-  /** Start of every binding cookie's name. Default `kwg_`. */
+  /**
+   * Start of every binding cookie's name. Default `kwg_`. When the cookie is
+   * `Secure`, `__Host-` is put in front (`__Secure-` when `path` is not `/`),
+   * unless the prefix already starts with one of them.
+   */
   namePrefix: string;
   /** `Path` of the binding cookies. Default `/`, so the site's logout route receives them. */
   path: string;
-  /** `'auto'` (default): `Secure` when the request URL is `https:`. Set `true` behind a TLS-terminating proxy. */
+  /**
+   * `'auto'` (default): `Secure` (and a `__Host-` name), also behind a
+   * TLS-terminating proxy, except for a page on plain `http:` on this machine
+   * (`localhost`, `127.0.0.0/8`, `[::1]`: a development server, the demo).
+   * `false` leaves `Secure` off everywhere (not recommended).
+   */
   secure: 'auto' | boolean;
-  /** Default `Strict`. `Lax` lets a logout route reached by a cross-site redirect (e.g. single sign-out) see the cookies. */
+  /**
+   * Default `Strict`; keep it. `Lax` would send the bindings with cross-site
+   * top-level navigations: end sessions from an identity provider server to
+   * server (back-channel logout), not through a cross-site redirect.
+   */
   sameSite: 'Strict' | 'Lax';
 }
 
@@ -54,8 +68,13 @@ export interface WidgetSessionProxyOptions {
   sessionSettings?: SessionSettings;
   /** The signed-in user of a request, or `null`. Only signed-in users get sessions. */
   authorize: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
-  /** At least 32 characters; the same value on every instance that shares users. */
-  secret: string;
+  /**
+   * Signs the session bindings: at least 32 random characters, the same on
+   * every instance that shares users. To rotate it, give a list: the first
+   * signs, every one verifies (`[next, previous]`), so bindings made under the
+   * previous secret still prove ownership until they expire.
+   */
+  secret: string | readonly string[];
   /** Exact origins (`scheme://host[:port]`) whose pages may call the proxy. */
   allowedOrigins: readonly string[];
   /** The URL of the avatar widget page for a new session (the element's `widget-src`). */
@@ -80,7 +99,10 @@ export interface ResolvedOptions {
   agenticAvatarId: string;
   sessionSettings: SessionSettings;
   authorize: WidgetSessionProxyOptions['authorize'];
+  /** The secret that signs (the first of `secrets`). */
   secret: string;
+  /** Every secret that verifies, the signing one first. */
+  secrets: readonly string[];
   allowedOrigins: ReadonlySet<string>;
   widgetUrl: WidgetSessionProxyOptions['widgetUrl'];
   timeoutMs: number;
@@ -91,6 +113,9 @@ export interface ResolvedOptions {
 }
 
 const MIN_SECRET_LENGTH = 32;
+/** A random secret of 32 or more characters has far more (hex: about 14); fewer means a made-up one. */
+const MIN_SECRET_VARIETY = 8;
+const SECRET_ADVICE = 'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance';
 
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const COOKIE_PREFIX = /^[A-Za-z0-9_-]{1,40}$/;
@@ -123,6 +148,12 @@ function resolveBaseUrl(value: unknown): string {
     fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
   if (url.search || url.hash || value.includes('?') || value.includes('#'))
     fail('baseUrl must not have a query or fragment');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    fail(
+      `baseUrl "${url.origin}" would send the API key unencrypted: use https:// (plain http: only for a simulator ` +
+        'on this machine: localhost, 127.0.0.1 or [::1])',
+    );
+  }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/v1/widget/sessions`;
 }
 
@@ -182,6 +213,47 @@ function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions
   return cookie;
 }
 
+/** `secret` as a list, the signing one first, each checked (the message names which, never its value). */
+function resolveSecrets(value: unknown, apiKey: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && value.length === 0) {
+    fail('secret must be a string or a non-empty array of strings (the first signs, every one verifies)');
+  }
+  list.forEach((secret, index) => {
+    const name = Array.isArray(value) ? `secret[${index}]` : 'secret';
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      fail(
+        `${name} must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
+          SECRET_ADVICE,
+      );
+    }
+    const weakness = secretWeakness(secret, apiKey);
+    if (weakness) fail(`${name} ${weakness}`);
+  });
+  return [...new Set(list as string[])];
+}
+
+/** What is wrong with a secret that is long enough but guessable, in words that never repeat it. */
+function secretWeakness(secret: string, apiKey: string): string | undefined {
+  if (secret === apiKey) return 'is the API key: use a value of its own (a leaked key must not also forge bindings)';
+  if (secret.includes(apiKey)) return 'contains the API key: use a value of its own';
+  const variety = new Set(secret).size;
+  if (variety === 1) return `is one character repeated; ${SECRET_ADVICE}`;
+  if (variety < MIN_SECRET_VARIETY) return `has only ${variety} different characters; ${SECRET_ADVICE}`;
+  if (isRepetition(secret)) return `is a short run of characters repeated; ${SECRET_ADVICE}`;
+  return undefined;
+}
+
+/** Whether `text` is one piece repeated (the last time perhaps in part), such as "abc1abc1abc1". */
+function isRepetition(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < text.length && repeats; i++) repeats = text[i] === text[i - period];
+    if (repeats) return true;
+  }
+  return false;
+}
+
 /** Checks every option and fills in defaults; throws a `TypeError` saying what to fix. */
 export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('createWidgetSessionProxy needs an options object');
@@ -191,12 +263,7 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   }
   if (!/^[\x21-\x7e]+$/.test(apiKey))
     fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    fail(
-      `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
-        'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance',
-    );
-  }
+  const secrets = resolveSecrets(secret, apiKey);
   if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
     fail('agenticAvatarId must name the avatar to create sessions for');
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
@@ -213,7 +280,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
     agenticAvatarId: options.agenticAvatarId,
     sessionSettings: resolveSettings(options.sessionSettings),
     authorize: options.authorize,
-    secret,
+    secret: secrets[0],
+    secrets,
     allowedOrigins: resolveOrigins(options.allowedOrigins),
     widgetUrl: options.widgetUrl,
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 10_000),

@@ -137,6 +137,31 @@ void describe('demo server', () => {
     );
   });
 
+  void it("refuses a sign-out from another site (the proxy's origin check) and ends nothing", async () => {
+    const cookie = await signIn('Barbara');
+    const created = await fetch(`${origin}/api/widget-sessions`, {
+      method: 'POST',
+      headers: { 'X-Konpro-Guard': '1', Origin: origin, cookie },
+    });
+    const { session_id: sessionId } = (await created.json()) as { session_id: string };
+    const all = `${cookie}; ${cookiesOf(created)}`;
+    const foreign: Array<Record<string, string>> = [
+      { Origin: 'https://evil.example' },
+      { Origin: 'null' },
+      // A sibling subdomain (same site, another origin) is not one of the demo's pages either.
+      { 'Sec-Fetch-Site': 'same-site' },
+    ];
+    for (const headers of foreign) {
+      const init = form({ next: '/' }, { ...headers, cookie: all });
+      if (!('Origin' in headers)) delete (init.headers as Record<string, string>).Origin;
+      const refused = await fetch(`${origin}/auth/signout`, init);
+      assert.equal(refused.status, 403, JSON.stringify(headers));
+      assert.equal(refused.headers.getSetCookie().length, 0);
+    }
+    assert.equal(demo.simulator!.store.endReason(demo.simulator!.store.get(sessionId)!), null, 'still running');
+    assert.deepEqual(await whoIs(cookie), { name: 'Barbara', kind: 'person' }, 'still signed in');
+  });
+
   void it('signs a kiosk in as a device, once, without signing anyone out', async () => {
     const first = await fetch(`${origin}/kiosk`);
     const device = cookiesOf(first);

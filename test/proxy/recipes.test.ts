@@ -17,7 +17,7 @@ before(async () => {
     KONPRO_API_KEY: vendor.simulator.apiKey,
     KONPRO_API_BASE: vendor.baseUrl,
     KONPRO_AVATAR_ID: 'avatar_recipes',
-    WIDGET_PROXY_SECRET: 'recipes-secret-recipes-secret-recipes-secret',
+    WIDGET_PROXY_SECRET: 'recipes-7Hq2vXz9Lr4mKc1Tn8bWp3sYd6Gf0Ja5',
     SITE_ORIGIN,
     PORT: '0',
   });
@@ -96,6 +96,30 @@ for (const recipe of ['node-server.js', 'express-server.js']) {
           'signed out of the site',
         );
         assert.notEqual(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'deleted at the vendor');
+      } finally {
+        await site.close();
+      }
+    });
+
+    void it('refuses a logout posted from another site, and ends nothing', async () => {
+      const site = await run(recipe);
+      try {
+        const user = ['user=alice'];
+        const created = await guardFetch(site.origin, 'POST', '/api/widget-sessions', user);
+        const { session_id: sessionId } = (await created.json()) as { session_id: string };
+        const binding = cookiePairs(created);
+        for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }] as Array<
+          Record<string, string>
+        >) {
+          const logout = await fetch(`${site.origin}/logout`, {
+            method: 'POST',
+            headers: { ...headers, Cookie: [...user, ...binding].join('; ') },
+            redirect: 'manual',
+          });
+          assert.equal(logout.status, 403);
+          assert.deepEqual(logout.headers.getSetCookie(), [], 'nobody signed out');
+        }
+        assert.equal(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'the session still runs');
       } finally {
         await site.close();
       }
