@@ -21,7 +21,11 @@ export type ProxyLogEvent =
   | 'vendor-redirect'
   | 'vendor-timeout'
   | 'vendor-unreachable'
-  | 'internal-error';
+  | 'internal-error'
+  // createBackChannelLogout: a valid logout token revoked its user; a token was refused; the logout failed.
+  | 'back-channel-logout'
+  | 'back-channel-logout-refused'
+  | 'back-channel-logout-failed';
 
 export interface ProxyLogEntry {
   level: LogLevel;
