@@ -12,7 +12,7 @@
  * method other than POST.
  */
 import type { JSONWebKeySet, JWK, JWTVerifyGetKey, KeyObject } from 'jose';
-import { readTextCapped } from '../json-body.js';
+import { readTextCapped } from '../shared/json-body.js';
 import { jsonResponse } from './errors.js';
 import { defaultLog, type LogLevel, type ProxyLogEvent, type ProxyLogger } from './log.js';
 import {

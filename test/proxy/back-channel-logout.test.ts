@@ -13,10 +13,13 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import {
   BACK_CHANNEL_LOGOUT_EVENT,
   createBackChannelLogout,
+  memoryStore,
   toNodeListener,
   type BackChannelLogoutOptions,
   type BackChannelLogoutTarget,
   type ProxyLogEntry,
+  type ServerEndReason,
+  type WidgetSessionStore,
 } from '../../src/proxy/index.js';
 import {
   CLIENT_ID,
@@ -31,8 +34,8 @@ import {
 
 /**
  * The proxy's side as `createBackChannelLogout` uses it: `revokeUser` records
- * its calls, `store.claimOnce` keeps claims until they expire, as the store
- * contract says. (Until the registry lands in the proxy itself.)
+ * its calls (until the registry lands in the proxy itself); `store` is the
+ * real memory store, with the TTL of each claim noted.
  */
 class RecordingProxy implements BackChannelLogoutTarget {
   readonly revoked: Array<{ userId: string; reason: string | undefined }> = [];
@@ -40,30 +43,30 @@ class RecordingProxy implements BackChannelLogoutTarget {
   failing: string[] = [];
   /** Makes revokeUser throw, as a store that is down would. */
   broken = false;
+  readonly ttls = new Map<string, number>();
+  readonly store: Pick<WidgetSessionStore, 'claimOnce'>;
 
-  constructor(readonly store = new ExpiringClaims()) {}
+  constructor(readonly shared: WidgetSessionStore = openStore()) {
+    this.store = {
+      claimOnce: (key, ttlMs) => {
+        this.ttls.set(key, ttlMs);
+        return shared.claimOnce(key, ttlMs);
+      },
+    };
+  }
 
-  revokeUser(userId: string, options?: { reason?: 'revoked' | 'logout' }) {
+  revokeUser(userId: string, options?: { reason?: ServerEndReason }) {
     this.revoked.push({ userId, reason: options?.reason });
     if (this.broken) return Promise.reject(new Error('the session store is unreachable'));
     return Promise.resolve({ ended: [`sess-of-${userId}`], failed: this.failing });
   }
 }
 
-class ExpiringClaims {
-  readonly #claims = new Map<string, number>();
-  readonly ttls = new Map<string, number>();
-  down = false;
-
-  claimOnce(key: string, ttlMs: number): Promise<boolean> {
-    if (this.down) return Promise.reject(new Error('ECONNREFUSED'));
-    const now = Date.now();
-    const until = this.#claims.get(key);
-    if (until !== undefined && until > now) return Promise.resolve(false);
-    this.#claims.set(key, now + ttlMs);
-    this.ttls.set(key, ttlMs);
-    return Promise.resolve(true);
-  }
+const stores: WidgetSessionStore[] = [];
+function openStore(): WidgetSessionStore {
+  const store = memoryStore();
+  stores.push(store);
+  return store;
 }
 
 const jwks = new JwksServer();
@@ -94,6 +97,7 @@ after(async () => {
     server.close();
   }
   await jwks.close();
+  await Promise.all(stores.map((store) => store.close()));
   const said = JSON.stringify(logs);
   assert.ok(sentTokens.length > 20 && logs.length > 20, 'the file sent tokens and logged');
   for (const token of sentTokens) {
@@ -243,7 +247,7 @@ void describe('a valid logout token', () => {
     const { url, proxy } = await endpoint();
     const claims = { ...logoutClaims(), jti: 'jti-ttl', exp: Math.floor(Date.now() / 1000) + 30 };
     assertAccepted(await postToken(url, await signLogoutToken(rsa, { claims })));
-    const ttl = proxy.store.ttls.get(`bcl-jti:${ISSUER}:jti-ttl`);
+    const ttl = proxy.ttls.get(`bcl-jti:${ISSUER}:jti-ttl`);
     // exp + 60 s clock tolerance, from now.
     assert.ok(ttl !== undefined && ttl > 85_000 && ttl <= 91_000, `ttl ${ttl}`);
   });
@@ -336,7 +340,7 @@ void describe('a forged or broken logout token: 400, nothing revoked', () => {
   void it('a replayed jti, also at another instance that shares the store', async () => {
     const proxy = new RecordingProxy();
     const one = await endpoint({}, proxy);
-    const two = await endpoint({}, new RecordingProxy(proxy.store));
+    const two = await endpoint({}, new RecordingProxy(proxy.shared));
     const token = await signLogoutToken(rsa);
     assertAccepted(await postToken(one.url, token));
     assertRefused(await postToken(one.url, token), /jti was seen before/);
@@ -567,7 +571,7 @@ void describe('when this server fails', () => {
 
   void it('the store cannot keep the jti: the logout still happens, and the error is logged', async () => {
     const { url, proxy } = await endpoint();
-    proxy.store.down = true;
+    await proxy.shared.close(); // a closed store rejects every call, as one that is down does
     const logged = logs.length;
     assertAccepted(await postToken(url, await signLogoutToken(rsa)));
     assert.equal(proxy.revoked.length, 1);
@@ -608,7 +612,7 @@ void describe('options', () => {
     ['jwks a symmetric JWK', { jwks: { keys: [{ kty: 'oct', k: 'abc' }] } }, /symmetric key/],
     ['jwks an empty set', { jwks: { keys: [] } }, /non-empty array/],
     ['userId missing', { userId: 'sub' }, /userId must be a function/],
-    ['proxy without revokeUser', { proxy: { store: proxy.store } }, /no revokeUser/],
+    ['proxy without revokeUser', { proxy: { store: proxy.shared } }, /no revokeUser/],
     [
       'proxy without a store',
       { proxy: { revokeUser: () => Promise.resolve({ ended: [], failed: [] }) } },
