@@ -96,7 +96,7 @@ export default [
   {
     input: { index: 'src/index.ts', 'proxy/index': 'src/proxy/index.ts' },
     output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: true },
-    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^node:/],
+    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^jose(\/|$)/, /^node:/],
     plugins: [typescript({ tsconfig: './tsconfig.json', include, filterRoot: '.', compilerOptions })],
   },
   {

@@ -5,6 +5,15 @@
  */
 export { createWidgetSessionProxy, type EndSessionsResult, type WidgetSessionProxy } from './create-proxy.js';
 export {
+  createBackChannelLogout,
+  type BackChannelLogoutHandler,
+  type BackChannelLogoutOptions,
+  type BackChannelLogoutTarget,
+  type LogoutTokenKeys,
+  type RemoteJwksOptions,
+} from './back-channel-logout.js';
+export { BACK_CHANNEL_LOGOUT_EVENT, type LogoutTokenClaims } from './logout-token.js';
+export {
   incomingMessageOf,
   toFetchRequest,
   toNodeListener,

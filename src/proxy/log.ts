@@ -24,7 +24,11 @@ export type ProxyLogEvent =
   | 'vendor-timeout'
   | 'vendor-unreachable'
   | 'authorize-failed'
-  | 'internal-error';
+  | 'internal-error'
+  // createBackChannelLogout: a valid logout token revoked its user; a token was refused; the logout failed.
+  | 'back-channel-logout'
+  | 'back-channel-logout-refused'
+  | 'back-channel-logout-failed';
 
 export interface ProxyLogEntry {
   level: LogLevel;

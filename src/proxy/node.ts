@@ -4,6 +4,7 @@
  * security decision is the handler's.
  */
 import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
+import { nodeRequestBody } from './node-body.js';
 import { rememberRawPath } from './request-checks.js';
 
 /**
@@ -31,8 +32,14 @@ export interface NodeResponse {
 /** A `node:http` request listener that is also Express middleware. */
 export type NodeListener = (req: NodeRequest, res: NodeResponse, next?: (error?: unknown) => void) => void;
 
-/** A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404). */
-export type FetchHandler = ((request: Request) => Promise<Response>) & { handles?(request: Request): boolean };
+/**
+ * A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404).
+ * With `readsBody`, the request body is passed on (the proxy reads none; the back-channel logout endpoint does).
+ */
+export type FetchHandler = ((request: Request) => Promise<Response>) & {
+  handles?(request: Request): boolean;
+  readonly readsBody?: boolean;
+};
 
 /** The Node request each adapted `Request` came from, for `authorize` in apps whose middleware put the user on `req`. */
 const origins = new WeakMap<Request, NodeRequest>();
@@ -50,18 +57,19 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * Adapts a handler (such as the one `createWidgetSessionProxy` returns) to
- * `(req, res, next?)`. Request bodies are not passed on: the proxy reads none.
+ * `(req, res, next?)`. Request bodies are passed on only to a handler that
+ * says it `readsBody` (such as `createBackChannelLogout`'s): the proxy reads none.
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
   return (req, res, next) => {
     void (async () => {
       try {
-        const request = toFetchRequest(req);
+        const request = toFetchRequest(req, { body: handler.readsBody === true });
         if (handler.handles && !handler.handles(request)) {
           if (next) return next();
           return await send(res, jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.')));
         }
-        req.resume(); // Drain an unread body so the connection can be reused.
+        if (handler.readsBody !== true) req.resume(); // Drain an unread body so the connection can be reused.
         await send(res, await handler(request));
       } catch {
         // Nothing about the failure reaches the client; the proxy's handler logs its own errors.
@@ -78,9 +86,11 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
  * only on a TLS socket; the host from `Host` when it is a plain host name,
  * else `localhost`; the path from Express's `originalUrl` when there is one)
  * and headers, without the body. Use it to call
- * `endSessions` from a Node or Express logout route.
+ * `endSessions` from a Node or Express logout route. With `{body: true}` the
+ * request body comes too, streamed (or, when a body parser such as
+ * `express.urlencoded()` read it first, re-encoded from the form it parsed).
  */
-export function toFetchRequest(req: NodeRequest): Request {
+export function toFetchRequest(req: NodeRequest, options: { body?: boolean } = {}): Request {
   const tls = (req.socket as { encrypted?: unknown }).encrypted === true;
   const hostHeader = req.headers.host;
   const host = typeof hostHeader === 'string' && HOST.test(hostHeader) ? hostHeader : 'localhost';
@@ -102,7 +112,11 @@ export function toFetchRequest(req: NodeRequest): Request {
     if (value === undefined || name.startsWith(':')) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  const request = new Request(url, { method: req.method ?? 'GET', headers });
+  const method = req.method ?? 'GET';
+  const body = options.body === true && method !== 'GET' && method !== 'HEAD' ? nodeRequestBody(req) : undefined;
+  // `duplex` (not yet in TypeScript's RequestInit) is what Fetch requires of a streamed request body.
+  const init = { method, headers, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit;
+  const request = new Request(url, init);
   origins.set(request, req);
   // Setting the path above normalised it; the proxy refuses a target that needed normalising.
   const rawPath = target.startsWith('/') ? target : target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
