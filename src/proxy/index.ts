@@ -30,3 +30,15 @@ export type {
   ProxySessionStatus,
   DeletedSession,
 } from '../konpro-api.js';
+export { memoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export {
+  compareFeedIds,
+  isFeedId,
+  type EndedEvent,
+  type QueuedDelete,
+  type RegisteredSession,
+  type ServerEndReason,
+  type StoreHealth,
+  type WidgetSessionStore,
+  type WindowCount,
+} from './store/store.js';
