@@ -21,7 +21,15 @@ export type ProxyLogEvent =
   | 'vendor-redirect'
   | 'vendor-timeout'
   | 'vendor-unreachable'
-  | 'internal-error';
+  | 'internal-error'
+  | 'store-degraded'
+  | 'store-recovered'
+  | 'session-revoked'
+  | 'session-orphaned'
+  | 'delete-queued'
+  | 'delete-confirmed'
+  | 'delete-refused'
+  | 'delete-expired';
 
 export interface ProxyLogEntry {
   level: LogLevel;
@@ -36,6 +44,10 @@ export interface ProxyLogEntry {
   requestId?: string;
   /** A short explanation written by the proxy. */
   detail?: string;
+  /** Vendor attempts a server-side delete has had so far. */
+  attempts?: number;
+  /** Why the server ended a session (`session-revoked`, `session-orphaned`, `delete-*`). */
+  reason?: string;
 }
 
 export type ProxyLogger = (entry: ProxyLogEntry) => void;

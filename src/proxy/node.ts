@@ -18,13 +18,21 @@ export interface NodeRequest {
   resume(): unknown;
 }
 
-/** What the adapter uses of a `node:http` `ServerResponse` (and Express's `res`). */
+/**
+ * What the adapter uses of a `node:http` `ServerResponse` (and Express's `res`).
+ * The optional members stream an event stream chunk by chunk and notice a
+ * client that went away; `ServerResponse` has them all.
+ */
 export interface NodeResponse {
   statusCode: number;
   readonly headersSent: boolean;
   setHeader(name: string, value: string | readonly string[]): unknown;
   end(chunk: Uint8Array): unknown;
   destroy(): unknown;
+  write?(chunk: Uint8Array): boolean;
+  flushHeaders?(): void;
+  on?(event: 'close' | 'drain', listener: () => void): unknown;
+  off?(event: 'close' | 'drain', listener: () => void): unknown;
 }
 
 /** A `node:http` request listener that is also Express middleware. */
@@ -53,15 +61,18 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
   return (req, res, next) => {
+    // The client going away aborts the Request's signal, so a stream's resources are freed at once.
+    const gone = new AbortController();
+    res.on?.('close', () => gone.abort());
     void (async () => {
       try {
-        const request = toFetchRequest(req);
+        const request = toFetchRequest(req, gone.signal);
         if (handler.handles && !handler.handles(request)) {
           if (next) return next();
           return await send(res, jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.')));
         }
         req.resume(); // Drain an unread body so the connection can be reused.
-        await send(res, await handler(request));
+        await send(res, await handler(request), gone.signal);
       } catch {
         // Nothing about the failure reaches the client; the proxy's handler logs its own errors.
         if (res.headersSent) return void res.destroy();
@@ -77,9 +88,10 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
  * only on a TLS socket; the host from `Host` when it is a plain host name,
  * else `localhost`; the path from Express's `originalUrl` when there is one)
  * and headers, without the body. Use it to call
- * `endSessions` from a Node or Express logout route.
+ * `endSessions` from a Node or Express logout route. `signal`, when given,
+ * becomes the Request's signal (abort it when the client goes away).
  */
-export function toFetchRequest(req: NodeRequest): Request {
+export function toFetchRequest(req: NodeRequest, signal?: AbortSignal): Request {
   const tls = (req.socket as { encrypted?: unknown }).encrypted === true;
   const hostHeader = req.headers.host;
   const host = typeof hostHeader === 'string' && HOST.test(hostHeader) ? hostHeader : 'localhost';
@@ -101,15 +113,63 @@ export function toFetchRequest(req: NodeRequest): Request {
     if (value === undefined || name.startsWith(':')) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  const request = new Request(url, { method: req.method ?? 'GET', headers });
+  const request = new Request(
+    url,
+    signal ? { method: req.method ?? 'GET', headers, signal } : { method: req.method ?? 'GET', headers },
+  );
   origins.set(request, req);
   return request;
 }
 
-async function send(res: NodeResponse, response: Response): Promise<void> {
+async function send(res: NodeResponse, response: Response, gone?: AbortSignal): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  res.end(new Uint8Array(await response.arrayBuffer()));
+  const isStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
+  if (!isStream || !response.body || !res.write || !gone) {
+    // Every other answer of the proxy is a small JSON body: sent whole, with its length.
+    res.end(new Uint8Array(await response.arrayBuffer()));
+    return;
+  }
+  await stream(res, response.body, gone, res.write.bind(res));
+}
+
+/** Writes an event stream as it comes, each chunk flushed, until it ends or the client goes away. */
+async function stream(
+  res: NodeResponse,
+  body: ReadableStream<Uint8Array>,
+  gone: AbortSignal,
+  write: (chunk: Uint8Array) => boolean,
+): Promise<void> {
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  if (gone.aborted) stop();
+  gone.addEventListener('abort', stop, { once: true });
+  res.flushHeaders?.();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone.aborted) break;
+      if (!write(value)) await drained(res, gone);
+      // Compression middleware (Express `compression`) holds chunks back until told to flush.
+      (res as { flush?: () => void }).flush?.();
+    }
+  } finally {
+    gone.removeEventListener('abort', stop);
+  }
+  if (!gone.aborted) res.end(new Uint8Array(0));
+}
+
+function drained(res: NodeResponse, gone: AbortSignal): Promise<void> {
+  if (!res.on) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off?.('drain', done);
+      gone.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on?.('drain', done);
+    gone.addEventListener('abort', done, { once: true });
+  });
 }

@@ -9,11 +9,17 @@ import { GUARD_HEADER } from '../konpro-api.js';
 import { ProxyErrorCode } from './errors.js';
 
 export type Route =
-  { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
+  | { kind: 'collection'; methods: readonly string[] }
+  | { kind: 'events'; methods: readonly string[] }
+  | { kind: 'session'; methods: readonly string[]; rawId: string };
 
-/** The route `pathname` names under `basePath`; everything below it is a session id, valid or not. */
+/** The last segment of the event-stream route, `{basePath}/events` (so no session can be named `events`). */
+export const EVENTS_SEGMENT = 'events';
+
+/** The route `pathname` names under `basePath`; everything else below it is a session id, valid or not. */
 export function matchRoute(pathname: string, basePath: string): Route | undefined {
   if (pathname === basePath || pathname === `${basePath}/`) return { kind: 'collection', methods: ['POST'] };
+  if (pathname === `${basePath}/${EVENTS_SEGMENT}`) return { kind: 'events', methods: ['GET'] };
   if (pathname.startsWith(`${basePath}/`))
     return { kind: 'session', methods: ['GET', 'DELETE'], rawId: pathname.slice(basePath.length + 1) };
   return undefined;
