@@ -62,7 +62,7 @@ void describe('GET {proxy}/events', () => {
         ['ended', 'ended'],
       );
       assert.deepEqual(
-        events.map((e) => ended(e.data)).sort((a, b) => a.session_id.localeCompare(b.session_id)),
+        events.map((e) => ended(e.data)).sort((a, b) => (a.session_id < b.session_id ? -1 : 1)),
         [phone.sessionId, laptop.sessionId].sort().map((id) => ({ session_id: id, reason: 'revoked' })),
       );
       for (const event of events) assert.match(event.id!, /^\d+-\d+$/);
