@@ -16,7 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { ProxyLogger, WidgetSessionProxy } from '../src/proxy/index.js';
-import { createWidgetSessionProxy, toNodeListener } from '../src/proxy/index.js';
+import { createWidgetSessionProxy, memoryStore, toNodeListener } from '../src/proxy/index.js';
 import type { KonproSimulator } from './simulator/index.js';
 import { createKonproSimulator } from './simulator/index.js';
 import { splitUrl } from './simulator/http.js';
@@ -25,6 +25,7 @@ import type { DemoConfig, DemoEnv } from './site/config.js';
 import { readConfig } from './site/config.js';
 import type { PageOptions } from './site/pages.js';
 import { BUNDLE_PATH, sendPage, serveAsset, serveDist } from './site/pages.js';
+import { handleRegistryAdmin } from './site/registry-admin.js';
 
 export const PROXY_PATH = '/api/widget-sessions';
 
@@ -87,7 +88,10 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
   const auth = new SiteAuth(config.secret);
 
   const { simulator, upstream } = connectVendor(config, loopback);
+  // The registry of live sessions, the retry queue and the revocation feed: in this process.
+  const store = memoryStore();
   const proxy = createWidgetSessionProxy({
+    store,
     apiKey: upstream.apiKey,
     baseUrl: upstream.baseUrl,
     basePath: PROXY_PATH,
@@ -125,6 +129,8 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
       return proxyListener(req, res);
     }
     if (await auth.handle(req, res, proxy)) return;
+    // The console's registry view: only beside the simulator, whose console can revoke anything anyway.
+    if (simulator && (await handleRegistryAdmin(req, res, proxy))) return;
     const read = req.method === 'GET' || req.method === 'HEAD';
     if (read && path === '/') return sendPage(res, 'index', pageOptions);
     if (read && (path === '/kiosk' || path === '/kiosk/')) {
@@ -160,11 +166,15 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     proxy,
     devApiKey: simulator?.apiKey,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // Open event streams end first, so the server is not left waiting for them.
+      await proxy.close();
+      await store.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

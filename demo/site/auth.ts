@@ -7,9 +7,10 @@
  * Routes (the two forms are POST only, and only from the site's own pages:
  * the proxy's `isSameOrigin`):
  * - `POST /auth/signin`  (`name`, `next`): sets the cookie, 303 to `next`
- * - `POST /auth/signout` (`next`): ends the user's avatar sessions through
+ * - `POST /auth/signout` (`next`, `everywhere`): ends the user's avatar sessions through
  *   the proxy's `endSessions` (the server-side half of logout), clears the
- *   cookie, 303 to `next`
+ *   cookie, 303 to `next`. With `everywhere=1` ("Sign out everywhere") it
+ *   first revokes every session of the user on every device (`revokeUser`)
  * - `GET  /auth/session`: `{user: {name, kind} | null}` for the pages
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -120,6 +121,12 @@ export class SiteAuth {
             ];
       redirect(res, next, cookies);
       return true;
+    }
+    if (form.get('everywhere') === '1') {
+      const user = this.userOf(req.headers.cookie);
+      // Every device of this user: their pages tear their widgets down through the event stream.
+      if (user?.kind === 'person')
+        await proxy.revokeUser(user.id).catch((error: unknown) => console.error('demo: revokeUser:', error));
     }
     // Ends whatever avatar sessions this browser still holds: the page's guard
     // has usually deleted its session already, which cleared that binding.

@@ -21,6 +21,11 @@ import {
 } from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
+import { EventStreams } from './registry/event-streams.js';
+import { GuardedStore, type StoreState } from './registry/guarded-store.js';
+import { Scheduler } from './registry/scheduler.js';
+import { ServerDeletes } from './registry/server-deletes.js';
+import { SessionRegistry, type RevokeOptions, type RevokeResult } from './registry/session-registry.js';
 import {
   authorizeRequest,
   hasAmbiguousPath,
@@ -31,7 +36,39 @@ import {
 } from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
+import { isFeedId, type RegisteredSession, type WidgetSessionStore } from './store/store.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
+
+export type { RevokeOptions, RevokeResult } from './registry/session-registry.js';
+
+/** What `sweep()` did. */
+export interface SweepResult {
+  /** Sessions no page had shown for `orphanAfterMs`, now ended (their deletes made or queued). */
+  orphaned: string[];
+  /** Queued server-side deletes attempted again. */
+  retried: string[];
+  /** Of those, the ones the vendor confirmed (they left the queue). */
+  confirmed: string[];
+}
+
+/** What `health()` says, for a site's health route. */
+export interface ProxyHealth {
+  /** `degraded`: the store does not answer; creates, status checks and deletes go on, the registry does not. */
+  store: StoreState;
+  /** Why, when degraded (never a secret or a URL's credentials). */
+  detail?: string;
+}
+
+/** Most sessions one event stream may report (`?session=` parameters). */
+const MAX_STREAM_SESSIONS = 64;
+
+/** @internal How often the proxy sweeps and pings its streams; tests shorten them. */
+export interface ProxyTimings {
+  /** Between `: ping` comments on each stream (and touches of the sessions it reports). Default 15 000. */
+  heartbeatMs: number;
+  /** Between runs of the orphan sweep and the retry queue. Default 10 000. */
+  sweepIntervalMs: number;
+}
 
 /** What `endSessions` did: the sessions it ended and could not end, and the cookies to send back. */
 export interface EndSessionsResult {
@@ -64,6 +101,35 @@ export type WidgetSessionProxy = ((request: Request) => Promise<Response>) & {
    * fired by any page (an image, a link).
    */
   isSameOrigin(request: Request): boolean;
+  /**
+   * Ends every live session of `userId` on every device: deleted at the
+   * vendor, and every open page that follows the event stream tears its
+   * widget down at once (`reason`, default `revoked`). Deletes the vendor
+   * cannot make now are queued and retried. An unknown user is
+   * `{ended: [], failed: []}`. Rejects when the store does not answer (it
+   * cannot tell which sessions the user has).
+   */
+  revokeUser(userId: string, options?: RevokeOptions): Promise<RevokeResult>;
+  /**
+   * The same for one session, whoever owns it. A valid id the registry does
+   * not know is still deleted at the vendor; one the vendor does not know
+   * either is `{ended: [], failed: []}`. A malformed id rejects with a `TypeError`.
+   */
+  revokeSession(sessionId: string, options?: RevokeOptions): Promise<RevokeResult>;
+  /** What is live now, of one user or all, oldest first. Rejects when the store does not answer. */
+  listSessions(filter?: { userId?: string }): Promise<RegisteredSession[]>;
+  /** Runs the orphan sweep and the retry queue now (they also run on a timer). */
+  sweep(): Promise<SweepResult>;
+  /** Whether the store answers, for a site's health route. Never rejects. */
+  health(): Promise<ProxyHealth>;
+  /**
+   * Stops every timer, ends open event streams and waits for a running sweep;
+   * closes the store when the proxy made it (the default `memoryStore()`).
+   * For graceful shutdown and tests.
+   */
+  close(): Promise<void>;
+  /** The store the registry lives in (e.g. for `claimOnce` in a back-channel logout). */
+  readonly store: WidgetSessionStore;
 };
 
 interface LoggedIds {
@@ -76,6 +142,14 @@ interface LoggedIds {
  * that says what to fix.
  */
 export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): WidgetSessionProxy {
+  return createProxy(options);
+}
+
+/** @internal `createWidgetSessionProxy` with its timings open to tests. */
+export function createProxy(
+  options: WidgetSessionProxyOptions,
+  timings: Partial<ProxyTimings> = {},
+): WidgetSessionProxy {
   const config = resolveOptions(options);
   // The first secret signs bindings and log hashes; every one verifies bindings (a rotation).
   const signer = new Signer(config.secret);
@@ -86,6 +160,42 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
   // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
   const refusalLog = new LogSampler();
+  const instanceId = globalThis.crypto.randomUUID();
+  // Longer than one vendor call can take, so a lease never lapses while its delete is in flight.
+  const leaseMs = config.timeoutMs + 5_000;
+  const scheduler = new Scheduler((error) => {
+    void record('error', 'internal-error', {}, describeFailure(error, [config.apiKey, ...config.secrets]));
+  });
+  const guarded = new GuardedStore(
+    config.store,
+    ({ state, detail }) => {
+      // Once per outage, not once per request. The recovery is a warning too, so the default log
+      // (which drops info) shows the end of every outage it showed the start of.
+      if (state === 'degraded') void record('error', 'store-degraded', {}, { detail });
+      else void record('warn', 'store-recovered', {});
+    },
+    [config.apiKey, ...config.secrets],
+  );
+  const deletes = new ServerDeletes({ vendor, store: guarded, scheduler, record, instanceId, leaseMs });
+  const streams = new EventStreams({
+    store: guarded,
+    scheduler,
+    heartbeatMs: timings.heartbeatMs ?? 15_000,
+  });
+  const registry = new SessionRegistry({
+    store: guarded,
+    deletes,
+    record,
+    orphanAfterMs: config.orphanAfterMs,
+    instanceId,
+    leaseMs,
+    sessionLifetimeMs: (config.sessionSettings.max_duration ?? 3600) * 1000,
+    shownHere: (sessionId) => streams.pagesOf(sessionId) > 0,
+  });
+  let sweeping: Promise<SweepResult> | undefined;
+  scheduler.every(timings.sweepIntervalMs ?? 10_000, async () => {
+    await sweep();
+  });
 
   async function record(
     level: LogLevel,
@@ -180,7 +290,19 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       await vendor.endSession(session.session_id);
       throw error;
     }
-    const setCookie = await bindings.issue(request, session.session_id, userId, Date.parse(session.expires_at));
+    const expiresAt = Date.parse(session.expires_at);
+    const setCookie = await bindings.issue(request, session.session_id, userId, expiresAt);
+    const now = Date.now();
+    const createdAt = session.created_at === undefined ? NaN : Date.parse(session.created_at);
+    await registry.created({
+      sessionId: session.session_id,
+      userId,
+      createdAt: Number.isNaN(createdAt) ? now : createdAt,
+      expiresAt,
+      // Created is shown: the page that asked mounts it now.
+      lastSeenAt: now,
+      pages: 0,
+    });
     await record('info', 'session-created', { sessionId: session.session_id, userId }, { status: 201 });
     const body: ProxyCreatedSession = {
       session_id: session.session_id,
@@ -213,7 +335,15 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 
   async function read(sessionId: string, userId: string): Promise<Response> {
     const result = await vendor.readSession(sessionId);
-    if (!result.ok) return answerFailure(result, { sessionId, userId });
+    // Only the vendor's answer decides the page's; the registry follows it and is never asked.
+    const now = Date.now();
+    if (!result.ok) {
+      if (result.reason === 'not-found')
+        await registry.ended(sessionId, (session) => (session.expiresAt <= now ? 'expired' : 'terminated'));
+      return answerFailure(result, { sessionId, userId });
+    }
+    if (result.value.status === 'active') await registry.shown([sessionId]);
+    else await registry.ended(sessionId, Date.parse(result.value.expires_at) <= now ? 'expired' : 'terminated');
     await record('debug', 'session-read', { sessionId, userId }, { status: 200 });
     const body: ProxySessionStatus = {
       session_id: sessionId,
@@ -228,6 +358,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     if (!decision.allowed) return rateLimited(decision, userId);
     const result = await vendor.endSession(sessionId);
     if (!result.ok && result.reason !== 'not-found') return answerFailure(result, { sessionId, userId });
+    await registry.ended(sessionId, 'logout');
     const body: DeletedSession | ProxyDeletedSession = result.ok
       ? result.value
       : { message: 'Session already terminated', session_id: sessionId, already_terminated: true };
@@ -263,6 +394,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       throw new TypeError('authorize(request) must return a user id string, or null when nobody is signed in');
     }
     if (route.kind === 'collection') return create(request, userId);
+    if (route.kind === 'events') return openEvents(request, userId);
     const sessionId = route.rawId;
     if (!isValidSessionId(sessionId))
       return refuse(400, ProxyErrorCode.ValidationError, describeInvalidSessionId(sessionId), { userId });
@@ -278,6 +410,59 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       );
     }
     return request.method === 'GET' ? read(sessionId, userId) : end(request, sessionId, userId);
+  }
+
+  async function openEvents(request: Request, userId: string): Promise<Response> {
+    const accept = request.headers.get('accept');
+    if (accept !== null && !/(?:^|,)\s*(?:text\/event-stream|text\/\*|\*\/\*)\s*(?:[;,]|$)/i.test(accept)) {
+      return refuse(406, ProxyErrorCode.NotAcceptable, 'This route answers text/event-stream.', { userId });
+    }
+    const requested = new URL(request.url).searchParams.getAll('session');
+    if (requested.length > MAX_STREAM_SESSIONS) {
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        `A stream reports at most ${MAX_STREAM_SESSIONS} sessions (got ${requested.length}).`,
+        { userId },
+      );
+    }
+    const invalid = requested.find((id) => !isValidSessionId(id));
+    if (invalid !== undefined)
+      return refuse(400, ProxyErrorCode.ValidationError, `session parameter: ${describeInvalidSessionId(invalid)}`, {
+        userId,
+      });
+    // An empty Last-Event-ID is the SSE way of saying "from now on".
+    const lastEventId = request.headers.get('last-event-id')?.trim() || undefined;
+    if (lastEventId !== undefined && !isFeedId(lastEventId)) {
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        'Last-Event-ID must be an id this stream sent, such as "1733140000000-0".',
+        { userId },
+      );
+    }
+    return streams.open(request, userId, [...new Set(requested)], lastEventId);
+  }
+
+  async function sweep(): Promise<SweepResult> {
+    // One sweep at a time per instance: a timer run and a sweep() call share the run in progress.
+    sweeping ??= (async () => {
+      try {
+        const orphaned = await registry.sweepOrphans();
+        const { retried, confirmed } = await deletes.retryDue();
+        return { orphaned, retried, confirmed };
+      } finally {
+        sweeping = undefined;
+      }
+    })();
+    return sweeping;
+  }
+
+  async function close(): Promise<void> {
+    scheduler.close();
+    streams.close();
+    await sweeping?.catch(() => undefined);
+    if (config.ownsStore) await config.store.close();
   }
 
   function routeOf(input: Request | URL | string): Route | undefined {
@@ -315,9 +500,12 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
         if (binding.retired) outcome.ended.push(sessionId);
         else if (bindings.isLive(binding)) {
           const result = await vendor.endSession(sessionId);
+          // The site logs the user out whatever the vendor says now: the pages are told at once.
+          const session = await registry.ended(sessionId, 'logout');
           if (!result.ok && result.reason !== 'not-found') {
             outcome.failed.push(sessionId);
             await recordFailure(result, { sessionId });
+            await deletes.queue(registry.fallbackTarget(sessionId, session), 'logout', result);
             return;
           }
           outcome.ended.push(sessionId);
@@ -334,6 +522,13 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     handles: (request: Request | URL | string) => routeOf(request) !== undefined,
     endSessions,
     isSameOrigin: (request: Request) => refuseCrossSite(request, config.allowedOrigins) === undefined,
+    revokeUser: (userId: string, revoke?: RevokeOptions) => registry.revokeUser(userId, revoke),
+    revokeSession: (sessionId: string, revoke?: RevokeOptions) => registry.revokeSession(sessionId, revoke),
+    listSessions: (filter?: { userId?: string }) => registry.list(filter),
+    sweep,
+    health: () => guarded.health(),
+    close,
+    store: config.store,
   });
 }
 

@@ -17,6 +17,7 @@ export const ProxyErrorCode = {
   GuardHeaderRequired: 'GUARD_HEADER_REQUIRED',
   ValidationError: 'VALIDATION_ERROR',
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
+  NotAcceptable: 'NOT_ACCEPTABLE',
   NotFound: 'RESOURCE_NOT_FOUND',
   RateLimitExceeded: 'RATE_LIMIT_EXCEEDED',
   UpstreamApiKeyRejected: 'UPSTREAM_API_KEY_REJECTED',

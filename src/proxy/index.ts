@@ -3,7 +3,15 @@
  * only web standards (Fetch API, Web Crypto); `toNodeListener` adapts it to
  * `node:http` and Express.
  */
-export { createWidgetSessionProxy, type EndSessionsResult, type WidgetSessionProxy } from './create-proxy.js';
+export {
+  createWidgetSessionProxy,
+  type EndSessionsResult,
+  type ProxyHealth,
+  type RevokeOptions,
+  type RevokeResult,
+  type SweepResult,
+  type WidgetSessionProxy,
+} from './create-proxy.js';
 export {
   createBackChannelLogout,
   type BackChannelLogoutHandler,

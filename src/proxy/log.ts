@@ -28,7 +28,15 @@ export type ProxyLogEvent =
   // createBackChannelLogout: a valid logout token revoked its user; a token was refused; the logout failed.
   | 'back-channel-logout'
   | 'back-channel-logout-refused'
-  | 'back-channel-logout-failed';
+  | 'back-channel-logout-failed'
+  | 'store-degraded'
+  | 'store-recovered'
+  | 'session-revoked'
+  | 'session-orphaned'
+  | 'delete-queued'
+  | 'delete-confirmed'
+  | 'delete-refused'
+  | 'delete-expired';
 
 export interface ProxyLogEntry {
   level: LogLevel;
@@ -49,6 +57,10 @@ export interface ProxyLogEntry {
   errorClass?: string;
   /** How many entries like this one (same event, status and code) were dropped since the last one logged. */
   dropped?: number;
+  /** Vendor attempts a server-side delete has had so far. */
+  attempts?: number;
+  /** Why the server ended a session (`session-revoked`, `session-orphaned`, `delete-*`). */
+  reason?: string;
 }
 
 export type ProxyLogger = (entry: ProxyLogEntry) => void;

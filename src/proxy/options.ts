@@ -6,6 +6,8 @@
 import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
 import { isLoopbackHost } from './request-checks.js';
+import { memoryStore } from './store/memory-store.js';
+import type { WidgetSessionStore } from './store/store.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
 export interface SessionSettings {
@@ -89,6 +91,19 @@ export interface WidgetSessionProxyOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** Binding cookie attributes. */
   cookie?: Partial<CookieOptions>;
+  /**
+   * Where the registry of live sessions, the queue of server-side deletes and
+   * the revocation feed live. Default `memoryStore()` (this process only). A
+   * store you pass is yours: `close()` does not close it.
+   */
+  store?: WidgetSessionStore;
+  /**
+   * Milliseconds after which a session no page has shown (no status check, no
+   * event stream reporting it) is deleted at the vendor. Default 180 000;
+   * `0` turns the sweep off. Keep it well above the element's `check-interval`
+   * and above a minute (browsers run timers of hidden tabs once a minute).
+   */
+  orphanAfterMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -110,7 +125,32 @@ export interface ResolvedOptions {
   log: ProxyLogger;
   rateLimit: RateLimitOptions;
   cookie: CookieOptions;
+  store: WidgetSessionStore;
+  /** Whether the proxy made the store (and so closes it). */
+  ownsStore: boolean;
+  orphanAfterMs: number;
 }
+
+const STORE_METHODS = [
+  'register',
+  'touch',
+  'list',
+  'count',
+  'unregister',
+  'stale',
+  'enqueueDelete',
+  'dueDeletes',
+  'dequeueDelete',
+  'lease',
+  'release',
+  'claimOnce',
+  'hit',
+  'publish',
+  'readFeed',
+  'follow',
+  'health',
+  'close',
+] as const satisfies ReadonlyArray<keyof WidgetSessionStore>;
 
 const MIN_SECRET_LENGTH = 32;
 /** A random secret of 32 or more characters has far more (hex: about 14); fewer means a made-up one. */
@@ -133,6 +173,24 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     fail(`${name} must be a positive whole number, got ${typeof value === 'number' ? value : typeof value}`);
+  }
+  return value;
+}
+
+function resolveStore(value: unknown): WidgetSessionStore | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) fail('store must be a store such as memoryStore() or redisStore()');
+  const missing = STORE_METHODS.filter((name) => !isFunction((value as Record<string, unknown>)[name]));
+  if (missing.length > 0) fail(`store is missing ${missing.join(', ')} (see WidgetSessionStore)`);
+  return value as WidgetSessionStore;
+}
+
+function resolveOrphanAfter(value: unknown): number {
+  if (value === undefined) return 180_000;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(
+      `orphanAfterMs must be 0 (off) or a positive whole number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
   return value;
 }
@@ -273,6 +331,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (!isFunction(fetchImpl)) fail('no fetch available: pass options.fetch');
   if (options.log !== undefined && !isFunction(options.log)) fail('log must be a function (entry) => void');
   const limits = options.rateLimit ?? {};
+  const store = resolveStore(options.store);
+  const orphanAfterMs = resolveOrphanAfter(options.orphanAfterMs);
   return {
     apiKey,
     collectionUrl: resolveBaseUrl(options.baseUrl ?? 'https://api.konpro.ai'),
@@ -293,5 +353,9 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
       windowMs: positiveInteger(limits.windowMs, 'rateLimit.windowMs', 60_000),
     },
     cookie: resolveCookie(options.cookie),
+    // Made last, once every other option passed: a misconfigured proxy leaves no store behind.
+    store: store ?? memoryStore(),
+    ownsStore: store === undefined,
+    orphanAfterMs,
   };
 }

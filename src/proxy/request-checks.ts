@@ -10,7 +10,9 @@ import { AuthorizeFailure, ProxyErrorCode } from './errors.js';
 import type { WidgetSessionProxyOptions } from './options.js';
 
 export type Route =
-  { kind: 'collection'; methods: readonly string[] } | { kind: 'session'; methods: readonly string[]; rawId: string };
+  | { kind: 'collection'; methods: readonly string[] }
+  | { kind: 'events'; methods: readonly string[] }
+  | { kind: 'session'; methods: readonly string[]; rawId: string };
 
 /**
  * Request targets as the client sent them, for requests an adapter built
@@ -45,9 +47,13 @@ export function isAmbiguousPath(path: string): boolean {
   return AMBIGUOUS_CHARACTERS.test(path) || path.split('/').some((segment) => DOT_SEGMENT.test(segment));
 }
 
-/** The route `pathname` names under `basePath`; everything below it is a session id, valid or not. */
+/** The last segment of the event-stream route, `{basePath}/events` (so no session can be named `events`). */
+export const EVENTS_SEGMENT = 'events';
+
+/** The route `pathname` names under `basePath`; everything else below it is a session id, valid or not. */
 export function matchRoute(pathname: string, basePath: string): Route | undefined {
   if (pathname === basePath || pathname === `${basePath}/`) return { kind: 'collection', methods: ['POST'] };
+  if (pathname === `${basePath}/${EVENTS_SEGMENT}`) return { kind: 'events', methods: ['GET'] };
   if (pathname.startsWith(`${basePath}/`))
     return { kind: 'session', methods: ['GET', 'DELETE'], rawId: pathname.slice(basePath.length + 1) };
   return undefined;
