@@ -99,8 +99,9 @@ function connectClient(url: string, commandTimeoutMs: number) {
     commandOptions: { timeout: commandTimeoutMs },
     socket: {
       connectTimeout: commandTimeoutMs,
-      // Exponential backoff with jitter, capped at 2 s: instances do not reconnect in lockstep.
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) + Math.floor(Math.random() * 100),
+      // Exponential backoff with jitter, capped at 1 s (a revocation right after Redis is back should not wait
+      // long), and instances do not reconnect in lockstep.
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000) + Math.floor(Math.random() * 100),
     },
   });
 }
@@ -462,7 +463,7 @@ class Follower {
           this.#connection = undefined;
         }
         failures++;
-        await sleep(Math.min(100 * 2 ** failures, 2_000), signal);
+        await sleep(Math.min(50 * 2 ** failures, 1_000), signal);
       }
     }
   }
@@ -471,6 +472,8 @@ class Follower {
     if (this.#connection) return this.#connection;
     const connection = client.duplicate();
     connection.on('error', (error: unknown) => (this.#problem = describe(error)));
+    // Back: the next read goes out now, and a read that blocks is not a problem.
+    connection.on('ready', () => (this.#problem = undefined));
     this.#connection = connection;
     try {
       await connection.connect();
