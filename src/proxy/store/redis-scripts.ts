@@ -233,12 +233,12 @@ if redis.call('GET', key) == ARGV[3] then redis.call('DEL', key) end
 return 0
 `),
 
-  /** ARGV: prefix, key, windowMs. {count, ms left in the window}. */
+  /** ARGV: prefix, key, windowMs. {count, the window's end}: one end for every hit in the window. */
   kwgHit: script(`
 local key = P .. 'hit:' .. ARGV[2]
 local count = redis.call('INCR', key)
 redis.call('PEXPIRE', key, ARGV[3], 'NX')
-return {count, redis.call('PTTL', key)}
+return {count, redis.call('PEXPIRETIME', key)}
 `),
 
   /** ARGV: prefix, maxEntries, ttlMs, sessionId, userId, reason, at. The new entry's id. */

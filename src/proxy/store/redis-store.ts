@@ -285,8 +285,9 @@ class RedisStore implements WidgetSessionStore {
   }
 
   async hit(key: string, windowMs: number): Promise<WindowCount> {
-    const [count, left] = (await this.#run('kwgHit', [key, ttl(windowMs, 'windowMs')])) as [number, number];
-    return { count: Number(count), resetAt: Date.now() + Math.max(0, Number(left)) };
+    // The window's end is the key's expiry on the Redis clock, so every instance reports the same one.
+    const [count, resetAt] = (await this.#run('kwgHit', [key, ttl(windowMs, 'windowMs')])) as [number, number];
+    return { count: Number(count), resetAt: Number(resetAt) };
   }
 
   async publish(event: Omit<EndedEvent, 'id'>): Promise<string> {

@@ -11,12 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { redisStore, type EndedEvent, type WidgetSessionStore } from '../../../src/proxy/redis.js';
 import { redisServerForFile } from '../support/redis-server.js';
+import { describeStoreContract } from './contract.js';
 
 const redis = redisServerForFile();
 
 let prefixes = 0;
 /** A fresh prefix per test: the tests share one Redis and must not see each other's keys. */
 const freshPrefix = () => `t${++prefixes}-${process.pid}:`;
+
+describeStoreContract('redisStore', () => redisStore({ url: redis.url, prefix: freshPrefix() }));
 
 const opened: WidgetSessionStore[] = [];
 function store(prefix: string, options: { maxFeedEntries?: number } = {}): WidgetSessionStore {
