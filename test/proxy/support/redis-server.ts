@@ -1,7 +1,9 @@
 // A real redis-server for the tests, started by the tests themselves: on a
-// free loopback port, with its own temporary directory and no persistence, so
-// a kill -9 and restart is a Redis that lost everything (the worst case a
-// store must survive). Stopped, and its directory removed, after the file.
+// free loopback port, with its own temporary directory. By default without
+// persistence, so a kill -9 and restart is a Redis that lost everything (the
+// worst case a store must survive); `durable` writes every command to an
+// append-only file first, as a production Redis would, so a restart keeps
+// what it had. Stopped, and its directory removed, after the file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,14 +49,21 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+export interface RedisServerOptions {
+  /** `--appendonly yes --appendfsync always`: a kill -9 loses nothing. Default false (`--appendonly no`). */
+  durable?: boolean;
+}
+
 export class RedisServer {
   readonly binary: string;
+  readonly durable: boolean;
   #port = 0;
   #dir = '';
   #child: ChildProcess | undefined;
 
-  constructor(binary = redisServerBinary()) {
+  constructor(options: RedisServerOptions = {}, binary = redisServerBinary()) {
     this.binary = binary;
+    this.durable = options.durable ?? false;
   }
 
   get port(): number {
@@ -97,7 +106,7 @@ export class RedisServer {
     await exited;
   }
 
-  /** Starts again on the same port (after {@link kill}): an empty Redis, as after a crash without persistence. */
+  /** Starts again on the same port and directory: empty, as after a crash without persistence, unless `durable`. */
   async restart(): Promise<void> {
     await this.kill();
     await this.#spawn();
@@ -121,8 +130,7 @@ export class RedisServer {
         this.#dir,
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         '--daemonize',
         'no',
         '--loglevel',
@@ -164,8 +172,8 @@ export class RedisServer {
 }
 
 /** A Redis for one test file: started before its tests, stopped (and its directory removed) after them. */
-export function redisServerForFile(): RedisServer {
-  const server = new RedisServer();
+export function redisServerForFile(options: RedisServerOptions = {}): RedisServer {
+  const server = new RedisServer(options);
   before(() => server.start());
   after(() => server.stop());
   return server;
