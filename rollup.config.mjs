@@ -1,6 +1,7 @@
 // Builds three things from src/ (see the exports map in package.json):
 // - dist/*.js + *.d.ts: the ESM package, one file per module, Lit and idb-keyval external;
-// - dist/proxy/*: the server side (`konpro-widget-guard/proxy`);
+// - dist/proxy/*: the server side (`konpro-widget-guard/proxy`, and `konpro-widget-guard/proxy/redis`, whose
+//   `redis` client stays external: an optional peer dependency that only that entry imports);
 // - dist/konpro-widget-guard.min.js: one self-contained minified file for a plain <script type="module">.
 // The last build prints a size report against a Lit + idb-keyval hello-world element built with the
 // same plugins in the same run, writes it to dist/size-report.json, and fails past the budget.
@@ -94,9 +95,9 @@ function sizeReport() {
 
 export default [
   {
-    input: { index: 'src/index.ts', 'proxy/index': 'src/proxy/index.ts' },
+    input: { index: 'src/index.ts', 'proxy/index': 'src/proxy/index.ts', 'proxy/redis': 'src/proxy/redis.ts' },
     output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: true },
-    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^jose(\/|$)/, /^node:/],
+    external: [/^lit(\/|$)/, /^@lit\//, /^idb-keyval(\/|$)/, /^jose(\/|$)/, /^node:/, /^redis$/, /^@redis\//],
     plugins: [typescript({ tsconfig: './tsconfig.json', include, filterRoot: '.', compilerOptions })],
   },
   {
