@@ -17,15 +17,19 @@ import { sleep } from '../platform/async.js';
 import { parseWipe, wipe } from '../teardown/wipe.js';
 import { DEFAULT_STRINGS, type GuardStrings } from './strings.js';
 import { styles } from './konpro-widget-guard.styles.js';
+import {
+  GuardState,
+  guardState,
+  INITIAL,
+  isSettled,
+  Phase,
+  sessionToDelete,
+  transition,
+  type Lifecycle,
+  type LifecycleEvent,
+} from '../session/lifecycle.js';
 
-export const GuardState = {
-  Idle: 'idle',
-  Starting: 'starting',
-  Active: 'active',
-  Terminated: 'terminated',
-  Error: 'error',
-} as const;
-export type GuardState = (typeof GuardState)[keyof typeof GuardState];
+export { GuardState };
 
 /** Prefix watched by default besides the proxy: the vendor's API. */
 export const VENDOR_API_PREFIX = 'https://api.konpro.ai/';
@@ -155,10 +159,9 @@ export class KonproWidgetGuard extends LitElement {
   /** The guard's own texts, to localise or reword them (any subset). */
   declare strings: Partial<GuardStrings>;
 
-  #state: GuardState = GuardState.Idle;
+  /** Where the session lifecycle stands (see session/lifecycle.ts); `#session` is its held session's means. */
+  #life: Lifecycle = INITIAL;
   #session: HeldSession | undefined;
-  /** The most recent session id, kept after it ended so `logout()` can still delete it. */
-  #lastSessionId: string | undefined;
   readonly #logouts = new Map<string, Promise<DeleteOutcome>>();
   /** Widget URL and expiry from `start()`, by session id. */
   readonly #started = new Map<string, { widgetUrl: string; expiresAt: string }>();
@@ -166,8 +169,6 @@ export class KonproWidgetGuard extends LitElement {
   #expiresAtFor: string | undefined;
   #starting: Promise<void> | undefined;
   #resetting: Promise<void> | undefined;
-  /** Bumped by a logout while a start is under way: that start must not mount what it gets. */
-  #startEpoch = 0;
   /** The delete of a session created by a start that a logout overtook. */
   #abandoned: Promise<DeleteOutcome> | undefined;
   #autoStartRun: Promise<void> | undefined;
@@ -204,7 +205,7 @@ export class KonproWidgetGuard extends LitElement {
 
   /** `idle` · `starting` · `active` · `terminated` · `error`. Reflected to the `state` attribute; read-only. */
   get state(): GuardState {
-    return this.#state;
+    return guardState(this.#life.phase);
   }
 
   static override get observedAttributes(): string[] {
@@ -214,7 +215,7 @@ export class KonproWidgetGuard extends LitElement {
   override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     // `state` is the guard's to say: a write from outside is undone.
     if (name === 'state') {
-      if (value !== this.#state && this.isConnected) this.setAttribute('state', this.#state);
+      if (value !== this.state && this.isConnected) this.setAttribute('state', this.state);
       return;
     }
     super.attributeChangedCallback(name, old, value);
@@ -233,7 +234,7 @@ export class KonproWidgetGuard extends LitElement {
         );
       }
     };
-    this.setAttribute('state', this.#state);
+    this.setAttribute('state', this.state);
     const connected = new AbortController();
     this.#connected = connected;
     const { signal } = connected;
@@ -262,19 +263,19 @@ export class KonproWidgetGuard extends LitElement {
     this.#connected = undefined;
     if (this.#session) {
       this.#release(this.#session);
-      this.#setState(GuardState.Idle);
+      this.#go({ type: 'released' });
     }
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('checkInterval') && this.#session && this.state === GuardState.Active) {
+    if (changed.has('checkInterval') && this.#session && this.#life.phase === Phase.Active) {
       // Restart (or start) the checks with the new interval.
       this.#restartStatusChecks(this.#session);
     }
     if (
       (changed.has('idleTimeout') || changed.has('idleWarning')) &&
       this.#session &&
-      this.state === GuardState.Active
+      this.#life.phase === Phase.Active
     ) {
       this.#restartIdle(this.#session);
     }
@@ -334,15 +335,14 @@ export class KonproWidgetGuard extends LitElement {
    * outbox. Resolves with the first settlement of that delete.
    */
   logout(): Promise<DeleteOutcome> {
-    if (!this.#session && this.#starting) {
+    if (!this.#session && this.#starting && this.#life.creating) {
       // A session is being created: it must never go live, and is deleted the moment it exists.
-      this.#startEpoch += 1;
+      this.#go({ type: 'logout' });
       this.#abandoned = undefined;
-      this.#setState(GuardState.Terminated);
       const settle = () => this.#abandoned ?? NO_SESSION;
       return this.#starting.then(settle, settle);
     }
-    const sessionId = this.#session?.id ?? this.#lastSessionId;
+    const sessionId = sessionToDelete(this.#life);
     if (sessionId === undefined) return Promise.resolve(NO_SESSION);
     if (this.#session) this.#end('logout');
     return this.#deleteSession(sessionId);
@@ -380,26 +380,28 @@ export class KonproWidgetGuard extends LitElement {
     if (this.#session) return this.#session.ready;
     const proxy = this.#proxyUrl();
     if (!proxy) {
-      this.#setState(GuardState.Error);
+      this.#go({ type: 'failed' });
       throw new Error('konpro-widget-guard: start() needs the proxy attribute (the URL of your backend proxy)');
     }
-    this.#setState(GuardState.Starting);
-    const epoch = this.#startEpoch;
+    this.#go({ type: 'start' });
+    const { epoch } = this.#life;
     let created;
     try {
       created = await createSession(proxy);
     } catch (error) {
-      if (epoch !== this.#startEpoch) return; // logged out meanwhile: nothing to show
-      const message = error instanceof StartError ? error.message : String(error);
+      const stale = epoch !== this.#life.epoch;
       // A kiosk keeps its attract screen while it retries; a direct call shows the error.
-      this.#setState(retrying ? GuardState.Starting : GuardState.Error);
+      this.#go({ type: 'start-failed', epoch, retrying });
+      if (stale) return; // logged out meanwhile: nothing to show
+      const message = error instanceof StartError ? error.message : String(error);
       this.#error('start-failed', `could not start a session: ${message}${retrying ? ' (retrying)' : ''}`, false);
       throw error;
     }
-    if (epoch !== this.#startEpoch) {
+    const abandoned = epoch !== this.#life.epoch;
+    this.#go({ type: 'created', epoch, sessionId: created.sessionId });
+    if (abandoned) {
       // Logged out while the proxy was creating it: end it without ever mounting it.
       void this.#ended.add(created.sessionId, 'logout');
-      this.#lastSessionId = created.sessionId;
       this.#abandoned = this.#deleteSession(created.sessionId);
       return;
     }
@@ -445,10 +447,10 @@ export class KonproWidgetGuard extends LitElement {
       void this.#deleteSession(live);
     }
     // Wipe for the last session even when it ended earlier (expired, revoked, logged out).
-    const sessionId = live ?? this.#lastSessionId;
+    const sessionId = sessionToDelete(this.#life);
     if (sessionId !== undefined) this.#started.delete(sessionId);
     this.sessionId = null;
-    this.#setState(GuardState.Idle);
+    this.#go({ type: 'reset' });
     const start = this.renderRoot.querySelector<HTMLElement>('.start');
     if (focusWasHere && start) activityHub().quietly(() => start.focus());
     if (sessionId !== undefined) {
@@ -462,21 +464,20 @@ export class KonproWidgetGuard extends LitElement {
   #applySessionId(): void {
     if (!this.isConnected) return;
     const id = this.sessionId;
-    if (this.#session && this.#session.id === id) return;
-    // Already ended here (the element was moved, or auto-start toggled): nothing new to refuse or report.
-    if (!this.#session && id !== null && id === this.#lastSessionId && this.#state === GuardState.Terminated) return;
+    // Held already, or ended here (the element was moved, or auto-start toggled): nothing new to refuse or report.
+    if (isSettled(this.#life, id)) return;
     if (this.#session) {
       this.#release(this.#session);
-      this.#setState(GuardState.Idle);
+      this.#go({ type: 'released' });
     }
     if (id === null || id === '') {
-      if (this.#state !== GuardState.Terminated && !this.#starting) this.#setState(GuardState.Idle);
+      this.#go({ type: 'unset' });
       // (A reset starts the next session itself, after its wipe.)
-      if (this.autoStart && !this.#resetting && this.#state === GuardState.Idle) void this.#autoStart();
+      if (this.autoStart && !this.#resetting && this.#life.phase === Phase.Idle) void this.#autoStart();
       return;
     }
     if (!isValidSessionId(id)) {
-      this.#setState(GuardState.Error);
+      this.#go({ type: 'failed' });
       this.#error('invalid-session-id', describeInvalidSessionId(id), false);
       return;
     }
@@ -486,8 +487,7 @@ export class KonproWidgetGuard extends LitElement {
   #mount(id: string): void {
     const session: HeldSession = { id, scope: new AbortController(), stamped: [], ready: Promise.resolve() };
     this.#session = session;
-    this.#lastSessionId = id;
-    this.#setState(GuardState.Starting);
+    this.#go({ type: 'mount', sessionId: id });
     session.ready = this.#activate(session);
   }
 
@@ -507,7 +507,7 @@ export class KonproWidgetGuard extends LitElement {
     const widget = this.#widgetLocation(session.id);
     if ('error' in widget) {
       this.#release(session);
-      this.#setState(GuardState.Error);
+      this.#go({ type: 'failed' });
       this.#error(widget.code, widget.error, false);
       return;
     }
@@ -529,7 +529,7 @@ export class KonproWidgetGuard extends LitElement {
         this.#error('no-widget', 'neither widget-src nor widget markup in the default slot: nothing to show', true);
       }
     }
-    this.#setState(GuardState.Active);
+    this.#go({ type: 'active' });
     dispatch(this, 'konpro-session-start', { sessionId: session.id });
   }
 
@@ -721,7 +721,7 @@ export class KonproWidgetGuard extends LitElement {
       for (const guard of connectedGuards)
         if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
     }
-    this.#setState(GuardState.Terminated);
+    this.#go({ type: reason === 'logout' ? 'logout' : reason === 'invalid' ? 'refused' : 'ended' });
     this.#announce(this.#strings().endedAnnouncement);
     const panel = this.renderRoot.querySelector<HTMLElement>('.terminated');
     if (focusWasInWidget && panel) activityHub().quietly(() => panel.focus());
@@ -774,7 +774,7 @@ export class KonproWidgetGuard extends LitElement {
   #onDocumentClick(event: Event): void {
     const selector = this.logoutTrigger?.trim();
     // Nothing to log out of: no session, none starting, none before.
-    if (!selector || (!this.#session && !this.#starting && this.#lastSessionId === undefined)) return;
+    if (!selector || (sessionToDelete(this.#life) === undefined && !this.#life.creating)) return;
     for (const target of event.composedPath()) {
       if (!(target instanceof Element)) continue;
       let matches: boolean;
@@ -915,8 +915,10 @@ export class KonproWidgetGuard extends LitElement {
     return value;
   }
 
-  #setState(state: GuardState): void {
-    this.#state = state;
+  /** Moves the lifecycle on and reflects the state it shows. */
+  #go(event: LifecycleEvent): void {
+    this.#life = transition(this.#life, event);
+    const state = this.state;
     if (this.isConnected && this.getAttribute('state') !== state) this.setAttribute('state', state);
   }
 
