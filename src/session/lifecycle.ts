@@ -1,9 +1,9 @@
 /**
- * The session lifecycle of one guard, as data: which phases exist and which
- * events move between them. Pure (no DOM, no timers, no I/O): the element
- * reports what happened, `transition` says where that leads, and the element
- * acts on the difference (mount, tear down, delete). Everything a guard may
- * do with a session id is decided here, so the rules read in one place:
+ * The session lifecycle of one guard, as data: which states exist and which
+ * events move between them. Pure (no DOM, no timers, no I/O): the session
+ * controller reports what happened, `transition` says where that leads, and
+ * the controller acts on the difference (mount, tear down, delete). What a
+ * guard may do with a session id is decided here, so the rules read in one place:
  *
  * - one session at a time is held (being mounted, or active);
  * - an id that ended here is not mounted again by setting it again;
@@ -11,47 +11,40 @@
  *   or created), and a logout while a session is being created makes sure
  *   that session is never mounted (the start's epoch moves on).
  *
- *     idle ──start──▶ creating ──start-failed──▶ retrying │ failed
- *       │                │ logout (nothing held: epoch + 1) ──▶ ended
- *       └──mount(id)──▶ mounting ──active──▶ active
- *                        │  refused │ ended │ logout ──▶ ended
- *                        └─ released (id changed, element left the page) ──▶ idle
- *     any ──reset──▶ idle     any ──failed──▶ failed
+ *     idle ──start──▶ starting (creating) ──start-failed──▶ starting (retrying) │ error
+ *       │                 │ logout, nothing held: epoch + 1 ──▶ terminated
+ *       └──mount(id)──▶ starting (held) ──active──▶ active
+ *                         │ refused │ ended │ logout ──▶ terminated
+ *                         └ released (another id, or the element left the page) ──▶ idle
+ *     any ──reset──▶ idle          any ──failed──▶ error
  */
 
-/** What the element's reflected `state` attribute says: the phases as a user sees them. */
+/**
+ * The states of a guard, as its reflected `state` attribute says them. What `starting` is
+ * waiting for the lifecycle record tells: a `POST {proxy}` (`creating`), a retry of an
+ * auto-start (neither), or the check and placement of the `held` session.
+ */
 export const GuardState = {
+  /** No session, none coming. */
   Idle: 'idle',
+  /** A session is being created, retried, or mounted. */
   Starting: 'starting',
   Active: 'active',
+  /** The session ended (or a start was logged out); the terminated panel shows. */
   Terminated: 'terminated',
+  /** Misconfiguration, or a start that failed: nothing can be shown. */
   Error: 'error',
 } as const;
 export type GuardState = (typeof GuardState)[keyof typeof GuardState];
 
-export const Phase = {
-  /** No session, none coming. */
-  Idle: 'idle',
-  /** `POST {proxy}` is under way for a session to mount. */
-  Creating: 'creating',
-  /** An auto-start failed and will be tried again after its backoff. */
-  Retrying: 'retrying',
-  /** A session id is held and being mounted (checked against the ended sessions, widget placed). */
-  Mounting: 'mounting',
-  Active: 'active',
-  /** The session ended (or a start was logged out); the terminated panel shows. */
-  Ended: 'ended',
-  /** Misconfiguration or a start that failed: nothing can be shown. */
-  Failed: 'failed',
-} as const;
-export type Phase = (typeof Phase)[keyof typeof Phase];
-
 export interface Lifecycle {
-  readonly phase: Phase;
+  readonly state: GuardState;
   /** The session held: being mounted or active. Never more than one. */
   readonly held?: string;
   /** The session a logout deletes when none is held: the last one held, or created and abandoned. */
   readonly shown?: string;
+  /** The session that ended here last. */
+  readonly ended?: string;
   /** A `POST {proxy}` is in flight (its answer brings a session, or not). */
   readonly creating: boolean;
   /** Moves on with a logout during a start: the session that start brings belongs to an old epoch. */
@@ -82,51 +75,50 @@ export type LifecycleEvent =
   /** Misconfiguration (no proxy, an invalid id, an unusable widget source): the held session, if any, goes. */
   | { type: 'failed' };
 
-export const INITIAL: Lifecycle = { phase: Phase.Idle, creating: false, epoch: 0 };
+export const INITIAL: Lifecycle = { state: GuardState.Idle, creating: false, epoch: 0 };
 
 /** Where `event` leads from `life`; the very same object when it changes nothing. */
 export function transition(life: Lifecycle, event: LifecycleEvent): Lifecycle {
   const { held, creating, epoch } = life;
   switch (event.type) {
     case 'start':
-      return held === undefined ? { ...life, phase: Phase.Creating, creating: true } : life;
+      return held === undefined ? { ...life, state: GuardState.Starting, creating: true } : life;
     case 'start-failed':
       // Logged out meanwhile, or a session was mounted meanwhile: nothing to show, nothing to hide.
       if (event.epoch !== epoch || held !== undefined) return { ...life, creating: false };
-      return { ...life, creating: false, phase: event.retrying ? Phase.Retrying : Phase.Failed };
+      return { ...life, creating: false, state: event.retrying ? GuardState.Starting : GuardState.Error };
     case 'created':
       // Of an old epoch: deleted at once, never mounted; what a later logout deletes, unless one is held.
       return event.epoch === epoch
         ? { ...life, creating: false }
-        : { ...life, creating: false, shown: held ?? event.sessionId };
+        : { ...life, creating: false, shown: held ?? event.sessionId, ended: event.sessionId };
     case 'logout':
       if (held !== undefined) return ended(life);
-      // (What it shows is that start's session, not one released earlier: that one may come back.)
-      return creating ? { ...life, phase: Phase.Ended, shown: undefined, epoch: epoch + 1 } : life;
+      return creating ? { ...life, state: GuardState.Terminated, epoch: epoch + 1 } : life;
     case 'mount':
       if (isSettled(life, event.sessionId)) return life;
-      return { ...life, phase: Phase.Mounting, held: event.sessionId, shown: event.sessionId };
+      return { ...life, state: GuardState.Starting, held: event.sessionId, shown: event.sessionId };
     case 'refused':
     case 'ended':
       return held === undefined ? life : ended(life);
     case 'active':
-      return held === undefined || life.phase !== Phase.Mounting ? life : { ...life, phase: Phase.Active };
+      return held === undefined || life.state !== GuardState.Starting ? life : { ...life, state: GuardState.Active };
     case 'released':
-      return held === undefined ? life : { ...life, phase: Phase.Idle, held: undefined };
+      return held === undefined ? life : { ...life, state: GuardState.Idle, held: undefined };
     case 'unset':
       // An ended session keeps its panel, and a start under way keeps its `starting`.
-      return held !== undefined || life.phase === Phase.Ended || creating || life.phase === Phase.Idle
+      return held !== undefined || life.state === GuardState.Terminated || creating || life.state === GuardState.Idle
         ? life
-        : { ...life, phase: Phase.Idle };
+        : { ...life, state: GuardState.Idle };
     case 'reset':
-      return { ...life, phase: Phase.Idle, held: undefined };
+      return { ...life, state: GuardState.Idle, held: undefined };
     case 'failed':
-      return { ...life, phase: Phase.Failed, held: undefined };
+      return { ...life, state: GuardState.Error, held: undefined };
   }
 }
 
 function ended(life: Lifecycle): Lifecycle {
-  return { ...life, phase: Phase.Ended, held: undefined };
+  return { ...life, state: GuardState.Terminated, held: undefined, ended: life.held };
 }
 
 /**
@@ -135,26 +127,10 @@ function ended(life: Lifecycle): Lifecycle {
  */
 export function isSettled(life: Lifecycle, sessionId: string | null): boolean {
   if (life.held !== undefined) return life.held === sessionId;
-  return sessionId !== null && sessionId === life.shown && life.phase === Phase.Ended;
+  return sessionId !== null && sessionId === life.ended && life.state === GuardState.Terminated;
 }
 
 /** The session `logout()` deletes: the one held, else the last one shown. */
 export function sessionToDelete(life: Lifecycle): string | undefined {
   return life.held ?? life.shown;
-}
-
-/** The `state` attribute for a phase. */
-export function guardState(phase: Phase): GuardState {
-  switch (phase) {
-    case Phase.Creating:
-    case Phase.Retrying:
-    case Phase.Mounting:
-      return GuardState.Starting;
-    case Phase.Ended:
-      return GuardState.Terminated;
-    case Phase.Failed:
-      return GuardState.Error;
-    default:
-      return phase;
-  }
 }

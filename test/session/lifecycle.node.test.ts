@@ -1,53 +1,39 @@
-// The session lifecycle (src/session/lifecycle.ts), pure: every phase × event, and a model-based
+// The session lifecycle (src/session/lifecycle.ts), pure: every state × event, and a model-based
 // run (fast-check commands) that drives it the way the element does against a simple model.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   GuardState,
-  guardState,
   INITIAL,
   isSettled,
-  Phase,
   sessionToDelete,
   transition,
   type Lifecycle,
   type LifecycleEvent,
 } from '../../src/session/lifecycle.js';
 
-const at = (phase: Phase, extra: Partial<Lifecycle> = {}): Lifecycle => ({ ...INITIAL, phase, ...extra });
+const at = (state: GuardState, extra: Partial<Lifecycle> = {}): Lifecycle => ({ ...INITIAL, state, ...extra });
 /** Equal as data: a key set to `undefined` is a key that is not there. */
 const same = (actual: Lifecycle, expected: Lifecycle) =>
   assert.deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(expected)));
 
 void describe('lifecycle transitions', () => {
-  void it('maps every phase to the state attribute a user sees', () => {
-    assert.deepEqual(
-      Object.values(Phase).map((phase) => [phase, guardState(phase)]),
-      [
-        ['idle', GuardState.Idle],
-        ['creating', GuardState.Starting],
-        ['retrying', GuardState.Starting],
-        ['mounting', GuardState.Starting],
-        ['active', GuardState.Active],
-        ['ended', GuardState.Terminated],
-        ['failed', GuardState.Error],
-      ],
+  void it('start → starting (creating); start failed → starting (retrying auto-start) or error; a stale failure changes nothing shown', () => {
+    const creating = transition(INITIAL, { type: 'start' });
+    same(creating, at(GuardState.Starting, { creating: true }));
+    assert.equal(transition(creating, { type: 'start-failed', epoch: 0, retrying: true }).state, GuardState.Starting);
+    assert.equal(transition(creating, { type: 'start-failed', epoch: 0, retrying: false }).state, GuardState.Error);
+    const loggedOut = transition(creating, { type: 'logout' });
+    same(loggedOut, at(GuardState.Terminated, { creating: true, epoch: 1 }));
+    same(
+      transition(loggedOut, { type: 'start-failed', epoch: 0, retrying: false }),
+      at(GuardState.Terminated, { epoch: 1 }),
     );
   });
 
-  void it('start → creating; start failed → retrying (auto-start) or failed; a stale failure changes nothing shown', () => {
-    const creating = transition(INITIAL, { type: 'start' });
-    same(creating, at(Phase.Creating, { creating: true }));
-    assert.equal(transition(creating, { type: 'start-failed', epoch: 0, retrying: true }).phase, Phase.Retrying);
-    assert.equal(transition(creating, { type: 'start-failed', epoch: 0, retrying: false }).phase, Phase.Failed);
-    const loggedOut = transition(creating, { type: 'logout' });
-    same(loggedOut, at(Phase.Ended, { creating: true, epoch: 1 }));
-    same(transition(loggedOut, { type: 'start-failed', epoch: 0, retrying: false }), at(Phase.Ended, { epoch: 1 }));
-  });
-
   void it('a start with a session held changes nothing', () => {
-    const active = at(Phase.Active, { held: 'a', shown: 'a' });
+    const active = at(GuardState.Active, { held: 'a', shown: 'a' });
     assert.equal(transition(active, { type: 'start' }), active);
   });
 
@@ -55,50 +41,54 @@ void describe('lifecycle transitions', () => {
     let life = transition(INITIAL, { type: 'start' });
     life = transition(life, { type: 'logout' });
     life = transition(life, { type: 'created', epoch: 0, sessionId: 'new' });
-    same(life, at(Phase.Ended, { shown: 'new', epoch: 1 }));
+    same(life, at(GuardState.Terminated, { shown: 'new', ended: 'new', epoch: 1 }));
     assert.equal(sessionToDelete(life), 'new');
     assert.equal(life.held, undefined, 'never mounted');
   });
 
   void it('mount → mounting → active → ended; the ended id is settled, another is not', () => {
     let life = transition(INITIAL, { type: 'mount', sessionId: 'a' });
-    same(life, at(Phase.Mounting, { held: 'a', shown: 'a' }));
+    same(life, at(GuardState.Starting, { held: 'a', shown: 'a' }));
     life = transition(life, { type: 'active' });
-    assert.equal(life.phase, Phase.Active);
+    assert.equal(life.state, GuardState.Active);
     assert.ok(isSettled(life, 'a'));
     life = transition(life, { type: 'ended' });
-    same(life, at(Phase.Ended, { shown: 'a' }));
+    same(life, at(GuardState.Terminated, { shown: 'a', ended: 'a' }));
     assert.ok(isSettled(life, 'a'), 'setting the ended id again neither mounts nor refuses it');
+    const released = transition(transition(INITIAL, { type: 'mount', sessionId: 'b' }), { type: 'released' });
+    const loggedOutStart = transition(transition(released, { type: 'start' }), { type: 'logout' });
+    assert.ok(!isSettled(loggedOutStart, 'b'), 'a released id was never ended: it may be shown again');
+    assert.equal(sessionToDelete(loggedOutStart), 'b', 'and it is still what a later logout deletes');
     assert.equal(transition(life, { type: 'mount', sessionId: 'a' }), life);
     assert.ok(!isSettled(life, 'b'));
     assert.ok(!isSettled(life, null));
   });
 
   void it('mount refused → ended; released → idle; unset keeps an ended panel and a start under way', () => {
-    const mounting = at(Phase.Mounting, { held: 'a', shown: 'a' });
-    same(transition(mounting, { type: 'refused' }), at(Phase.Ended, { shown: 'a' }));
-    same(transition(mounting, { type: 'released' }), at(Phase.Idle, { shown: 'a' }));
-    const ended = at(Phase.Ended, { shown: 'a' });
+    const mounting = at(GuardState.Starting, { held: 'a', shown: 'a' });
+    same(transition(mounting, { type: 'refused' }), at(GuardState.Terminated, { shown: 'a', ended: 'a' }));
+    same(transition(mounting, { type: 'released' }), at(GuardState.Idle, { shown: 'a' }));
+    const ended = at(GuardState.Terminated, { shown: 'a', ended: 'a' });
     assert.equal(transition(ended, { type: 'unset' }), ended);
-    const creating = at(Phase.Creating, { creating: true });
+    const creating = at(GuardState.Starting, { creating: true });
     assert.equal(transition(creating, { type: 'unset' }), creating);
-    assert.equal(transition(at(Phase.Failed), { type: 'unset' }).phase, Phase.Idle);
-    assert.equal(transition(at(Phase.Retrying), { type: 'unset' }).phase, Phase.Idle);
+    assert.equal(transition(at(GuardState.Error), { type: 'unset' }).state, GuardState.Idle);
+    assert.equal(transition(at(GuardState.Starting), { type: 'unset' }).state, GuardState.Idle);
   });
 
   void it('reset → idle from anywhere, keeping what a later logout deletes; failed drops the held session', () => {
-    for (const phase of Object.values(Phase)) {
-      const life = at(phase, { shown: 'a' });
-      same(transition(life, { type: 'reset' }), at(Phase.Idle, { shown: 'a' }));
+    for (const state of Object.values(GuardState)) {
+      const life = at(state, { shown: 'a' });
+      same(transition(life, { type: 'reset' }), at(GuardState.Idle, { shown: 'a' }));
       assert.equal(transition({ ...life, held: 'a' }, { type: 'failed' }).held, undefined);
     }
   });
 
   void it('events about a held session change nothing when none is held', () => {
-    for (const phase of [Phase.Idle, Phase.Ended, Phase.Failed]) {
-      const life = at(phase);
+    for (const state of [GuardState.Idle, GuardState.Terminated, GuardState.Error]) {
+      const life = at(state);
       for (const type of ['refused', 'ended', 'released', 'active'] as const) {
-        assert.equal(transition(life, { type }), life, `${phase} ${type}`);
+        assert.equal(transition(life, { type }), life, `${state} ${type}`);
       }
     }
   });
@@ -227,7 +217,7 @@ function endShowing(model: Model): void {
 }
 
 function check(model: Model, real: Driven): void {
-  const showing = real.life.phase === Phase.Active ? real.life.held : undefined;
+  const showing = real.life.state === GuardState.Active ? real.life.held : undefined;
   assert.equal(showing, model.showing, 'the session showing is the one the model expects');
   assert.ok(real.life.held === undefined || real.life.held === showing, 'one session held, and it is the one shown');
   for (const id of real.mounted.slice(real.mounted.length - 1)) {
