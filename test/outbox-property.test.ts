@@ -1,8 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import fc from 'fast-check';
 import { createStore, entries } from 'idb-keyval';
-import type { DeleteOutbox, OutboxEntry } from '../src/outbox/delete-outbox.js';
-import { OutboxJournal } from '../src/outbox/outbox-journal.js';
+import type { DeleteOutbox, OutboxEntry } from '../src/outbox/outbox.js';
+import { OutboxJournal } from '../src/outbox/journal.js';
 import { FakeProxy, sleep, uniqueId, until } from './support/helpers.js';
 
 /**

@@ -5,7 +5,7 @@
  * that storage is unavailable. (Between tabs, the tab channel does this.)
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { DeleteOutbox } from '../outbox/delete-outbox.js';
+import type { DeleteOutbox } from '../outbox/outbox.js';
 import type { EndedSessions } from '../session/ended-sessions.js';
 import type { GuardConfig } from './config.js';
 

@@ -15,7 +15,7 @@ import { IdleCountdown } from '../detection/idle-countdown.js';
 import { activityHub } from '../detection/idle.js';
 import { SessionWatch, type HeldSession } from '../detection/session-watch.js';
 import { createSession, StartError } from '../net/proxy-client.js';
-import { deleteOutbox, type DeleteOutbox } from '../outbox/delete-outbox.js';
+import { deleteOutbox, type DeleteOutbox } from '../outbox/outbox.js';
 import { sleep } from '../platform/async.js';
 import { retryDelay } from '../shared/backoff.js';
 import { describeInvalidSessionId, isValidSessionId, sessionResourceUrl } from '../shared/session-id.js';
