@@ -19,7 +19,7 @@ import type { ProxyLogger, WidgetSessionProxy } from '../src/proxy/index.js';
 import { createWidgetSessionProxy, memoryStore, toNodeListener } from '../src/proxy/index.js';
 import type { KonproSimulator } from './simulator/index.js';
 import { createKonproSimulator } from './simulator/index.js';
-import { splitUrl } from './simulator/http.js';
+import { splitUrl } from './http.js';
 import { SiteAuth } from './site/auth.js';
 import type { DemoConfig, DemoEnv } from './site/config.js';
 import { readConfig } from './site/config.js';
@@ -97,7 +97,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     basePath: PROXY_PATH,
     agenticAvatarId: config.avatarId,
     sessionSettings: { max_duration: config.maxDuration },
-    authorize: (request) => auth.userOf(request.headers.get('cookie'))?.id ?? null,
+    authorize: async (request) => (await auth.userOf(request.headers.get('cookie')))?.id ?? null,
     secret: config.secret,
     allowedOrigins: [...allowedOrigins],
     widgetUrl: (session) => upstream.widgetTemplate.replaceAll('{session_id}', encodeURIComponent(session.session_id)),
@@ -135,7 +135,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     if (read && path === '/') return sendPage(res, 'index', pageOptions);
     if (read && (path === '/kiosk' || path === '/kiosk/')) {
       // A kiosk signs itself in as a device, so its guard can start sessions with nobody at the keyboard.
-      const cookie = auth.kioskCookie(req);
+      const cookie = await auth.kioskCookie(req);
       return sendPage(res, 'kiosk', pageOptions, 200, cookie ? { 'Set-Cookie': cookie } : {});
     }
     if (path.startsWith('/assets/') && (await serveAsset(req, res, path.slice('/assets/'.length)))) return;

@@ -11,7 +11,20 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WidgetSessionProxy } from '../../src/proxy/index.js';
-import { BodyError, discardBody, readJsonBody, sendError, sendJson, splitUrl } from '../simulator/http.js';
+import { randomUUID } from 'node:crypto';
+import { BodyError, discardBody, readJsonBody, sendJson, splitUrl } from '../http.js';
+
+/** The console's errors, in the vendor's error schema (as the proxy answers them). */
+const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  VALIDATION_ERROR: 400,
+  INSUFFICIENT_PERMISSIONS: 403,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+function sendError(res: ServerResponse, code: keyof typeof ERROR_STATUS, message: string): void {
+  sendJson(res, ERROR_STATUS[code], { error: { code, message }, request_id: `req_${randomUUID()}` });
+}
 
 export const REGISTRY_ADMIN_PATH = '/admin/registry';
 

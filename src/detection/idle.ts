@@ -12,6 +12,7 @@
  * tabs and a machine that slept cannot stretch them: a deadline that passed
  * while asleep fires on wake.
  */
+import { onPage } from '../platform/page-lifecycle.js';
 import { tabChannel, type TabChannel } from '../tabs/tab-channel.js';
 
 type ActivityListener = (at: number) => void;
@@ -150,8 +151,7 @@ export function watchIdle(options: IdleOptions, signal: AbortSignal): IdleWatch 
 
   hub.subscribe(onActivity, signal);
   const tick = window.setInterval(check, 1_000);
-  const onVisible = () => document.visibilityState === 'visible' && check();
-  document.addEventListener('visibilitychange', onVisible, { signal });
+  onPage({ visible: check }, signal);
   signal.addEventListener('abort', () => window.clearInterval(tick), { once: true });
   return {
     activity: () => hub.report(),

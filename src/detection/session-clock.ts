@@ -4,6 +4,7 @@
  * and are throttled in hidden tabs, so the deadline is also compared with
  * `Date.now()` on a coarse heartbeat and whenever the page becomes visible.
  */
+import { onPage } from '../platform/page-lifecycle.js';
 
 export interface ClockOptions {
   /** Wall-clock deadline (ms since the epoch), looked up each time; undefined: none. */
@@ -47,10 +48,7 @@ export function watchClock(options: ClockOptions, signal: AbortSignal): SessionC
     check();
     if (jumped && !signal.aborted) options.onWake();
   }, heartbeatMs);
-  const onVisible = () => {
-    if (document.visibilityState === 'visible') check();
-  };
-  document.addEventListener('visibilitychange', onVisible, { signal });
+  onPage({ visible: check }, signal);
   signal.addEventListener(
     'abort',
     () => {

@@ -7,6 +7,7 @@
 import { DEFAULT_BACKOFF, retryDelay } from '../shared/backoff.js';
 import { classifyResponse, Verdict, type Classification } from './classify-response.js';
 import { callProxy, type ProxyAnswer } from '../net/proxy-client.js';
+import { onPage } from '../platform/page-lifecycle.js';
 
 export interface StatusCheckOptions {
   /** `GET {proxy}/{id}`. */
@@ -60,11 +61,7 @@ export function watchStatus(options: StatusCheckOptions, signal: AbortSignal): S
       });
   };
 
-  const onReturn = () => {
-    if (document.visibilityState === 'visible') checkNow();
-  };
-  document.addEventListener('visibilitychange', onReturn, { signal });
-  window.addEventListener('online', onReturn, { signal });
+  onPage({ visible: checkNow, online: () => document.visibilityState === 'visible' && checkNow() }, signal);
   signal.addEventListener('abort', () => window.clearTimeout(timer), { once: true });
   schedule(options.intervalMs);
   return { checkNow };

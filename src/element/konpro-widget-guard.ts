@@ -1,56 +1,12 @@
-import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
-import { retryDelay } from '../shared/backoff.js';
-import { sessionIdInUrl, Verdict, type Classification } from '../detection/classify-response.js';
-import { deleteOutbox, type DeleteOutbox } from '../outbox/delete-outbox.js';
-import { endedSessions, type EndedSessions } from '../session/ended-sessions.js';
-import { isRecord } from '../shared/konpro-api.js';
-import { dispatch, type DeleteDetail, type DeleteOutcome, type EndReason, type GuardErrorCode } from './events.js';
-import { watchFrameMessages } from '../detection/frame-messages.js';
-import { activityHub, watchIdle, type IdleWatch } from '../detection/idle.js';
-import { createSession, StartError } from '../net/proxy-client.js';
-import { watchResponses } from '../detection/response-watch.js';
-import { watchClock, type SessionClock } from '../detection/session-clock.js';
-import { describeInvalidSessionId, isValidSessionId, sessionResourceUrl } from '../shared/session-id.js';
-import { watchStatus, type StatusCheck } from '../detection/status-check.js';
-import { tabChannel, type TabChannel } from '../tabs/tab-channel.js';
-import { sleep } from '../platform/async.js';
-import { parseWipe, wipe } from '../teardown/wipe.js';
-import { DEFAULT_STRINGS, type GuardStrings } from './strings.js';
+import { html, LitElement, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { GuardState } from '../session/lifecycle.js';
+import { SessionController } from '../session/session-controller.js';
+import { GuardConfig, VENDOR_API_PREFIX } from './config.js';
+import type { DeleteOutcome } from './events.js';
+import type { GuardStrings } from './strings.js';
 import { styles } from './konpro-widget-guard.styles.js';
 
-export const GuardState = {
-  Idle: 'idle',
-  Starting: 'starting',
-  Active: 'active',
-  Terminated: 'terminated',
-  Error: 'error',
-} as const;
-export type GuardState = (typeof GuardState)[keyof typeof GuardState];
-
-/** Prefix watched by default besides the proxy: the vendor's API. */
-export const VENDOR_API_PREFIX = 'https://api.konpro.ai/';
-
-const DEFAULT_CHECK_INTERVAL = 30;
-const DEFAULT_IDLE_WARNING = 10;
-
-/** One session as the guard holds it, from the moment it is asked to mount it. */
-interface HeldSession {
-  readonly id: string;
-  /** Aborted on teardown or release: every listener, timer and watch of the session goes with it. */
-  readonly scope: AbortController;
-  frame?: HTMLIFrameElement;
-  /** Nodes stamped from a `<template>` in the default slot. */
-  readonly stamped: Node[];
-  expiresAt?: number;
-  clock?: SessionClock;
-  status?: StatusCheck;
-  idle?: IdleWatch;
-  idleScope?: AbortController;
-  /** The status checks' own scope, so a new check-interval can restart them. */
-  statusScope?: AbortController;
-  /** Settles when the session is active, refused or gone. */
-  ready: Promise<void>;
-}
+export { GuardState, VENDOR_API_PREFIX };
 
 /** Numbers from attributes: anything unreadable becomes NaN, reported once and replaced by the default. */
 const numberAttribute = {
@@ -155,35 +111,9 @@ export class KonproWidgetGuard extends LitElement {
   /** The guard's own texts, to localise or reword them (any subset). */
   declare strings: Partial<GuardStrings>;
 
-  #state: GuardState = GuardState.Idle;
-  #session: HeldSession | undefined;
-  /** The most recent session id, kept after it ended so `logout()` can still delete it. */
-  #lastSessionId: string | undefined;
-  readonly #logouts = new Map<string, Promise<DeleteOutcome>>();
-  /** Widget URL and expiry from `start()`, by session id. */
-  readonly #started = new Map<string, { widgetUrl: string; expiresAt: string }>();
-  /** The session the `expiresAt` property was set for. */
-  #expiresAtFor: string | undefined;
-  #starting: Promise<void> | undefined;
-  #resetting: Promise<void> | undefined;
-  /** Bumped by a logout while a start is under way: that start must not mount what it gets. */
-  #startEpoch = 0;
-  /** The delete of a session created by a start that a logout overtook. */
-  #abandoned: Promise<DeleteOutcome> | undefined;
-  #autoStartRun: Promise<void> | undefined;
-  /** Seconds left in the idle countdown, while it shows. */
-  #secondsLeft: number | undefined;
-  /** Where focus was before the countdown took it, to give it back. */
-  #focusBeforeWarning: HTMLElement | null = null;
-  #connected: AbortController | undefined;
-  /** Misconfigurations already reported, so each is reported once. */
-  readonly #reported = new Set<string>();
-  #announcer: HTMLElement | null = null;
-
-  // Page-wide services, shared by every guard of the page.
-  readonly #ended: EndedSessions = endedSessions();
-  readonly #outbox: DeleteOutbox = deleteOutbox();
-  readonly #channel: TabChannel = tabChannel();
+  readonly #config = new GuardConfig(this);
+  /** The session, and every concern that lives with it (widget DOM, watches, idle countdown, page guards). */
+  readonly #session = new SessionController(this, this.#config);
 
   constructor() {
     super();
@@ -204,7 +134,7 @@ export class KonproWidgetGuard extends LitElement {
 
   /** `idle` · `starting` · `active` · `terminated` · `error`. Reflected to the `state` attribute; read-only. */
   get state(): GuardState {
-    return this.#state;
+    return this.#session.state;
   }
 
   static override get observedAttributes(): string[] {
@@ -214,7 +144,7 @@ export class KonproWidgetGuard extends LitElement {
   override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     // `state` is the guard's to say: a write from outside is undone.
     if (name === 'state') {
-      if (value !== this.#state && this.isConnected) this.setAttribute('state', this.#state);
+      if (value !== this.state && this.isConnected) this.setAttribute('state', this.state);
       return;
     }
     super.attributeChangedCallback(name, old, value);
@@ -222,73 +152,17 @@ export class KonproWidgetGuard extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    connectedGuards.add(this);
-    // Where IndexedDB fails, guarantees 2 and 4 hold for this page only: say so.
-    this.#ended.onStorageError = this.#outbox.onStorageError = (error) => {
-      for (const guard of connectedGuards) {
-        guard.#error(
-          'storage-unavailable',
-          `IndexedDB is unavailable (${String(error)}): ended sessions and pending deletes are kept for this page only`,
-          true,
-        );
-      }
-    };
-    this.setAttribute('state', this.#state);
-    const connected = new AbortController();
-    this.#connected = connected;
-    const { signal } = connected;
-    this.#outbox.attach(signal);
-    this.#outbox.subscribe((detail) => this.#onDeleteSettled(detail), signal);
-    this.#channel.subscribe((message) => {
-      if (message.kind !== 'ended') return;
-      this.#ended.remember(message.sessionId, { endedAt: message.endedAt, reason: message.reason });
-      if (this.#session?.id === message.sessionId) this.#end('other-tab', false);
-    }, signal);
-    document.addEventListener('click', (event) => this.#onDocumentClick(event), { capture: true, signal });
-    window.addEventListener('pageshow', (event) => event.persisted && void this.#recheckEnded(), { signal });
-    document.addEventListener(
-      'visibilitychange',
-      () => document.visibilityState === 'visible' && void this.#recheckEnded(),
-      { signal },
-    );
+    this.setAttribute('state', this.state);
     // Reconnected after a move: the first update's willUpdate will not run again.
-    if (this.hasUpdated) this.#applySessionId();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    connectedGuards.delete(this);
-    this.#connected?.abort();
-    this.#connected = undefined;
-    if (this.#session) {
-      this.#release(this.#session);
-      this.#setState(GuardState.Idle);
-    }
+    if (this.hasUpdated) this.#session.apply();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('checkInterval') && this.#session && this.state === GuardState.Active) {
-      // Restart (or start) the checks with the new interval.
-      this.#restartStatusChecks(this.#session);
-    }
-    if (
-      (changed.has('idleTimeout') || changed.has('idleWarning')) &&
-      this.#session &&
-      this.state === GuardState.Active
-    ) {
-      this.#restartIdle(this.#session);
-    }
-    if (changed.has('expiresAt')) {
-      // Set with a new session-id in one update, it is that session's: not the one on its way out.
-      this.#expiresAtFor = this.sessionId || this.#session?.id;
-      if (this.expiresAt !== null && this.#session && this.#session.id === this.#expiresAtFor)
-        this.#setExpiry(this.expiresAt, 'property');
-    }
-    if (changed.has('sessionId') || changed.has('autoStart') || !this.hasUpdated) this.#applySessionId();
+    this.#session.propertiesChanged(changed, !this.hasUpdated);
   }
 
   protected override render() {
-    const strings = this.#strings();
+    const strings = this.#config.strings();
     return html`
       <div class="widget"><slot></slot></div>
       <div class="panel start" tabindex="-1"><slot name="start"></slot></div>
@@ -298,34 +172,9 @@ export class KonproWidgetGuard extends LitElement {
       <div class="panel error" role="alert">
         <slot name="error"><p>${strings.startFailed}</p></slot>
       </div>
-      ${
-        this.#secondsLeft === undefined
-          ? nothing
-          : html`
-              <div
-                part="warning"
-                class="warning"
-                role="alertdialog"
-                aria-modal="true"
-                aria-labelledby="idle-title"
-                aria-describedby="idle-message"
-              >
-                <div class="warning-box">
-                  <p id="idle-title" class="warning-title">${strings.idleTitle}</p>
-                  <p id="idle-message">${strings.idleMessage(this.#secondsLeft)}</p>
-                  <button class="still-here" type="button" @click=${() => this.#session?.idle?.activity()}>
-                    ${strings.stillHere}
-                  </button>
-                </div>
-              </div>
-            `
-      }
+      ${this.#session.idle.render(strings)}
       <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
     `;
-  }
-
-  protected override firstUpdated(): void {
-    this.#announcer = this.renderRoot.querySelector('[role="status"]');
   }
 
   /**
@@ -334,18 +183,7 @@ export class KonproWidgetGuard extends LitElement {
    * outbox. Resolves with the first settlement of that delete.
    */
   logout(): Promise<DeleteOutcome> {
-    if (!this.#session && this.#starting) {
-      // A session is being created: it must never go live, and is deleted the moment it exists.
-      this.#startEpoch += 1;
-      this.#abandoned = undefined;
-      this.#setState(GuardState.Terminated);
-      const settle = () => this.#abandoned ?? NO_SESSION;
-      return this.#starting.then(settle, settle);
-    }
-    const sessionId = this.#session?.id ?? this.#lastSessionId;
-    if (sessionId === undefined) return Promise.resolve(NO_SESSION);
-    if (this.#session) this.#end('logout');
-    return this.#deleteSession(sessionId);
+    return this.#session.logout();
   }
 
   /**
@@ -356,7 +194,7 @@ export class KonproWidgetGuard extends LitElement {
    * A reset or start already under way is joined, not repeated.
    */
   reset(): Promise<void> {
-    return this.#resetOnce('reset');
+    return this.#session.reset();
   }
 
   /**
@@ -366,615 +204,6 @@ export class KonproWidgetGuard extends LitElement {
    * `konpro-guard-error`).
    */
   start(): Promise<void> {
-    return this.#startOnce(false);
+    return this.#session.start();
   }
-
-  #startOnce(retrying: boolean): Promise<void> {
-    this.#starting ??= this.#start(retrying).finally(() => {
-      this.#starting = undefined;
-    });
-    return this.#starting;
-  }
-
-  async #start(retrying: boolean): Promise<void> {
-    if (this.#session) return this.#session.ready;
-    const proxy = this.#proxyUrl();
-    if (!proxy) {
-      this.#setState(GuardState.Error);
-      throw new Error('konpro-widget-guard: start() needs the proxy attribute (the URL of your backend proxy)');
-    }
-    this.#setState(GuardState.Starting);
-    const epoch = this.#startEpoch;
-    let created;
-    try {
-      created = await createSession(proxy);
-    } catch (error) {
-      if (epoch !== this.#startEpoch) return; // logged out meanwhile: nothing to show
-      const message = error instanceof StartError ? error.message : String(error);
-      // A kiosk keeps its attract screen while it retries; a direct call shows the error.
-      this.#setState(retrying ? GuardState.Starting : GuardState.Error);
-      this.#error('start-failed', `could not start a session: ${message}${retrying ? ' (retrying)' : ''}`, false);
-      throw error;
-    }
-    if (epoch !== this.#startEpoch) {
-      // Logged out while the proxy was creating it: end it without ever mounting it.
-      void this.#ended.add(created.sessionId, 'logout');
-      this.#lastSessionId = created.sessionId;
-      this.#abandoned = this.#deleteSession(created.sessionId);
-      return;
-    }
-    this.#started.set(created.sessionId, { widgetUrl: created.widgetUrl, expiresAt: created.expiresAt });
-    this.sessionId = created.sessionId;
-    this.#applySessionId();
-    // (The compiler narrowed #session to undefined above; #applySessionId set it.)
-    await (this.#session as HeldSession | undefined)?.ready;
-  }
-
-  /** Starts a session, retrying with backoff while auto-start holds and the guard is in the page. */
-  #autoStart(): Promise<void> {
-    this.#autoStartRun ??= (async () => {
-      for (let attempt = 1; this.autoStart && this.isConnected && !this.#session; attempt++) {
-        try {
-          await this.#startOnce(true);
-          return;
-        } catch {
-          if (!this.#proxyUrl(true)) return; // misconfigured: retrying cannot help (reported already)
-          await sleep(retryDelay(attempt, undefined, { baseMs: 1_000, capMs: 30_000 }), this.#connected?.signal);
-        }
-      }
-    })().finally(() => {
-      this.#autoStartRun = undefined;
-    });
-    return this.#autoStartRun;
-  }
-
-  #resetOnce(reason: 'reset' | 'idle'): Promise<void> {
-    this.#resetting ??= this.#reset(reason).finally(() => {
-      this.#resetting = undefined;
-    });
-    return this.#resetting;
-  }
-
-  async #reset(reason: 'reset' | 'idle'): Promise<void> {
-    // A start under way brings the fresh session a reset would: join it.
-    if (this.#starting && !this.#session) return this.#starting.catch(() => undefined);
-    const focusWasHere = this.contains(document.activeElement) || document.activeElement === this;
-    const live = this.#session?.id;
-    if (live !== undefined) {
-      this.#end(reason);
-      void this.#deleteSession(live);
-    }
-    // Wipe for the last session even when it ended earlier (expired, revoked, logged out).
-    const sessionId = live ?? this.#lastSessionId;
-    if (sessionId !== undefined) this.#started.delete(sessionId);
-    this.sessionId = null;
-    this.#setState(GuardState.Idle);
-    const start = this.renderRoot.querySelector<HTMLElement>('.start');
-    if (focusWasHere && start) activityHub().quietly(() => start.focus());
-    if (sessionId !== undefined) {
-      const { list, errors } = parseWipe(this.wipe);
-      for (const message of errors) this.#error('invalid-wipe', message, true);
-      await wipe(list, sessionId);
-    }
-    if (this.autoStart) await this.#autoStart();
-  }
-
-  #applySessionId(): void {
-    if (!this.isConnected) return;
-    const id = this.sessionId;
-    if (this.#session && this.#session.id === id) return;
-    // Already ended here (the element was moved, or auto-start toggled): nothing new to refuse or report.
-    if (!this.#session && id !== null && id === this.#lastSessionId && this.#state === GuardState.Terminated) return;
-    if (this.#session) {
-      this.#release(this.#session);
-      this.#setState(GuardState.Idle);
-    }
-    if (id === null || id === '') {
-      if (this.#state !== GuardState.Terminated && !this.#starting) this.#setState(GuardState.Idle);
-      // (A reset starts the next session itself, after its wipe.)
-      if (this.autoStart && !this.#resetting && this.#state === GuardState.Idle) void this.#autoStart();
-      return;
-    }
-    if (!isValidSessionId(id)) {
-      this.#setState(GuardState.Error);
-      this.#error('invalid-session-id', describeInvalidSessionId(id), false);
-      return;
-    }
-    this.#mount(id);
-  }
-
-  #mount(id: string): void {
-    const session: HeldSession = { id, scope: new AbortController(), stamped: [], ready: Promise.resolve() };
-    this.#session = session;
-    this.#lastSessionId = id;
-    this.#setState(GuardState.Starting);
-    session.ready = this.#activate(session);
-  }
-
-  async #activate(session: HeldSession): Promise<void> {
-    const { signal } = session.scope;
-    // Never synchronously inside the update that set session-id: a listener of the refusal may set another.
-    await Promise.resolve();
-    const refused = this.#ended.knows(session.id) || (await this.#ended.has(session.id));
-    if (signal.aborted) return;
-    if (refused) {
-      this.#end('invalid', false);
-      return;
-    }
-    await this.updateComplete;
-    if (signal.aborted) return;
-
-    const widget = this.#widgetLocation(session.id);
-    if ('error' in widget) {
-      this.#release(session);
-      this.#setState(GuardState.Error);
-      this.#error(widget.code, widget.error, false);
-      return;
-    }
-    // Watch first: the widget's very first requests (an embed's, as it is stamped) are read too.
-    this.#watch(session, widget.origin);
-    // The session may already be over (an expiry in the past ends it right in #watch).
-    if (signal.aborted) return;
-    if (widget.url) {
-      const frame = document.createElement('iframe');
-      frame.setAttribute('part', 'frame');
-      frame.allow = 'camera; microphone; autoplay';
-      frame.title = this.#strings().frameTitle;
-      frame.src = widget.url;
-      session.frame = frame;
-      this.renderRoot.querySelector('.widget')!.append(frame);
-    } else {
-      this.#stampTemplates(session);
-      if (this.#defaultSlotted().length === 0) {
-        this.#error('no-widget', 'neither widget-src nor widget markup in the default slot: nothing to show', true);
-      }
-    }
-    this.#setState(GuardState.Active);
-    dispatch(this, 'konpro-session-start', { sessionId: session.id });
-  }
-
-  /** Installs every watch of an active session; all go with `session.scope`. */
-  #watch(session: HeldSession, origin: string | undefined): void {
-    const { signal } = session.scope;
-    watchResponses(
-      {
-        prefixes: this.#watchPrefixes(),
-        onResponse: (classification, url, body) => this.#onResponse(session, classification, url, body),
-      },
-      signal,
-    );
-    if (origin) {
-      watchFrameMessages(
-        {
-          origin,
-          sessionId: session.id,
-          frames: () => this.#widgetWindows(session),
-          onTerminated: () => this.#session === session && this.#end('terminated'),
-          onMessage: (data) => data.type === 'konpro-widget-activity' && session.idle?.activity(),
-        },
-        signal,
-      );
-    }
-    const started = this.#started.get(session.id);
-    if (started) this.#setExpiry(started.expiresAt, 'start');
-    else if (this.expiresAt !== null && (this.#expiresAtFor ?? session.id) === session.id) {
-      this.#expiresAtFor = session.id;
-      this.#setExpiry(this.expiresAt, 'property');
-    }
-    session.clock = watchClock(
-      {
-        deadline: () => session.expiresAt,
-        onDeadline: () => this.#session === session && this.#end('expired'),
-        onWake: () => {
-          void this.#recheckEnded();
-          session.status?.checkNow();
-        },
-      },
-      signal,
-    );
-    if (signal.aborted) return; // ended by the clock's first check (expired already)
-    this.#restartStatusChecks(session);
-    this.#restartIdle(session);
-  }
-
-  /** Watches for inactivity (kiosks) while `idle-timeout` is set. */
-  #restartIdle(session: HeldSession): void {
-    if (session.scope.signal.aborted) return;
-    session.idleScope?.abort();
-    session.idle = undefined;
-    this.#hideWarning(false);
-    const seconds = this.idleTimeout === null ? 0 : this.#number(this.idleTimeout, 0, 'idle-timeout');
-    if (seconds <= 0) return;
-    const warning = Math.min(this.#number(this.idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning'), seconds);
-    const scope = childScope(session.scope.signal);
-    session.idleScope = scope;
-    session.idle = watchIdle(
-      {
-        timeoutMs: seconds * 1000,
-        warningMs: warning * 1000,
-        onWarning: (secondsLeft) => this.#session === session && this.#showWarning(secondsLeft),
-        onCancel: () => this.#hideWarning(true),
-        onIdle: () => this.#session === session && void this.#resetOnce('idle'),
-      },
-      scope.signal,
-    );
-    // Focus moving into the widget frame is activity the page cannot otherwise see.
-    window.addEventListener(
-      'blur',
-      () => session.frame && this.shadowRoot?.activeElement === session.frame && session.idle?.activity(),
-      { signal: scope.signal },
-    );
-  }
-
-  #showWarning(secondsLeft: number): void {
-    const first = this.#secondsLeft === undefined;
-    this.#secondsLeft = secondsLeft;
-    this.requestUpdate();
-    dispatch(this, 'konpro-idle-warning', { secondsLeft });
-    if (!first) return;
-    this.#announce(this.#strings().idleAnnouncement(secondsLeft));
-    this.#focusBeforeWarning = deepActiveElement();
-    void this.updateComplete.then(() => {
-      const button = this.renderRoot.querySelector<HTMLElement>('.still-here');
-      if (this.#secondsLeft !== undefined && button) activityHub().quietly(() => button.focus());
-    });
-  }
-
-  /** Takes the countdown away; `restoreFocus`: give focus back to where it was before. */
-  #hideWarning(restoreFocus: boolean): void {
-    if (this.#secondsLeft === undefined) return;
-    const button = this.renderRoot.querySelector('.still-here');
-    const focusOnButton = button !== null && deepActiveElement() === button;
-    this.#secondsLeft = undefined;
-    this.requestUpdate();
-    const previous = this.#focusBeforeWarning;
-    this.#focusBeforeWarning = null;
-    if (restoreFocus && focusOnButton && previous?.isConnected) activityHub().quietly(() => previous.focus());
-  }
-
-  #strings(): GuardStrings {
-    return { ...DEFAULT_STRINGS, ...this.strings };
-  }
-
-  #restartStatusChecks(session: HeldSession): void {
-    if (session.scope.signal.aborted) return;
-    const proxy = this.#proxyUrl(true);
-    const seconds = this.#number(this.checkInterval, DEFAULT_CHECK_INTERVAL, 'check-interval');
-    session.statusScope?.abort();
-    if (!proxy || seconds <= 0) return;
-    const scope = childScope(session.scope.signal);
-    session.statusScope = scope;
-    session.status = watchStatus(
-      {
-        url: sessionResourceUrl(proxy, session.id),
-        intervalMs: seconds * 1000,
-        onAnswer: (classification) => this.#onStatus(session, classification),
-      },
-      scope.signal,
-    );
-  }
-
-  #onStatus(session: HeldSession, classification: Classification): void {
-    if (this.#session !== session) return;
-    if (classification.sessionId !== undefined && classification.sessionId !== session.id) return;
-    if (classification.verdict === Verdict.Ended) this.#end('terminated');
-    else if (classification.verdict === Verdict.Alive && classification.expiresAt)
-      this.#setExpiry(classification.expiresAt, 'status');
-  }
-
-  #onResponse(session: HeldSession, classification: Classification, url: URL, body: unknown): void {
-    if (this.#session !== session) return;
-    if (classification.verdict !== Verdict.Ended && classification.verdict !== Verdict.Alive) return;
-    const proxy = this.#proxyUrl(true);
-    const named = classification.sessionId ?? sessionIdInUrl(url, proxy ? [new URL(proxy)] : []);
-    // A response about another session says nothing about this one.
-    if (named !== undefined && named !== session.id) return;
-    // Nor does a bare 404 page that names no session (a CDN or load balancer during a deploy):
-    // an unnamed "gone" must at least be a JSON answer of the API.
-    if (named === undefined && !isRecord(body)) return;
-    if (classification.verdict === Verdict.Ended) this.#end('terminated');
-    else if (named !== undefined && classification.expiresAt) this.#setExpiry(classification.expiresAt, 'status');
-  }
-
-  #setExpiry(value: string | number | Date, source: string): void {
-    const session = this.#session;
-    if (!session) return;
-    const time = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
-    if (!Number.isFinite(time)) {
-      this.#error('invalid-expires-at', `expires-at from ${source} is not a date: ${String(value)}`, true);
-      return;
-    }
-    session.expiresAt = time;
-    session.clock?.rearm();
-    session.clock?.check();
-  }
-
-  /** Another tab may have ended the session while this page was hidden or cached. */
-  async #recheckEnded(): Promise<void> {
-    const session = this.#session;
-    if (!session) return;
-    if (await this.#ended.has(session.id)) {
-      if (this.#session === session) this.#end('other-tab', false);
-    } else {
-      session.clock?.check();
-    }
-  }
-
-  /**
-   * Ends the held session: tears the widget down synchronously, remembers the
-   * id as ended (here at once, in storage and other tabs right after), shows
-   * the terminated panel, and fires `konpro-session-end`.
-   */
-  #end(reason: EndReason, broadcast = true): void {
-    const session = this.#session;
-    if (!session) return;
-    // Other tabs first: the message leaves before this tab's teardown keeps the browser busy
-    // (removing a frame is work for the browser process too, and would queue in front of it).
-    if (broadcast) this.#channel.post({ kind: 'ended', sessionId: session.id, reason, endedAt: Date.now() });
-    const focusWasInWidget = this.#focusIsInWidget(session) || this.#secondsLeft !== undefined;
-    this.#hideWarning(false);
-    this.#release(session);
-    this.#removeWidgetMarkup();
-    void this.#ended.add(session.id, reason);
-    if (broadcast) {
-      // Other guards of this page showing the session end too.
-      for (const guard of connectedGuards)
-        if (guard !== this && guard.#session?.id === session.id) guard.#end('other-tab', false);
-    }
-    this.#setState(GuardState.Terminated);
-    this.#announce(this.#strings().endedAnnouncement);
-    const panel = this.renderRoot.querySelector<HTMLElement>('.terminated');
-    if (focusWasInWidget && panel) activityHub().quietly(() => panel.focus());
-    dispatch(this, 'konpro-session-end', { sessionId: session.id, reason });
-  }
-
-  /** Takes the session's widget and watches away, without ending the session. */
-  #release(session: HeldSession): void {
-    session.scope.abort();
-    if (session.frame) {
-      // Navigating away first stops camera and microphone even if removal is delayed.
-      session.frame.src = 'about:blank';
-      session.frame.remove();
-      session.frame = undefined;
-    }
-    for (const node of session.stamped.splice(0)) {
-      stopMedia(node);
-      node.parentNode?.removeChild(node);
-    }
-    if (this.#session === session) this.#session = undefined;
-  }
-
-  #deleteSession(sessionId: string): Promise<DeleteOutcome> {
-    const existing = this.#logouts.get(sessionId);
-    if (existing) return existing;
-    const proxy = this.#proxyUrl();
-    let outcome: Promise<DeleteOutcome>;
-    if (!proxy) {
-      outcome = Promise.resolve({ sessionId, outcome: 'failed', attempts: 0 });
-    } else {
-      outcome = this.#outbox.submit(sessionResourceUrl(proxy, sessionId), sessionId);
-      this.#logouts.set(sessionId, outcome);
-      // A refused delete is not the last word: a later logout() (signed in again, say) tries again.
-      void outcome.then(
-        (o) => o.outcome === 'failed' && this.#logouts.get(sessionId) === outcome && this.#logouts.delete(sessionId),
-      );
-    }
-    return outcome;
-  }
-
-  #onDeleteSettled(detail: DeleteDetail): void {
-    // One guard per page reports a delete: the one that asked for it, else the first connected one.
-    const guards = [...connectedGuards];
-    const reporter = guards.find((guard) => guard.#logouts.has(detail.sessionId)) ?? guards[0];
-    if (reporter !== this) return;
-    if (detail.outcome === 'failed') this.#logouts.delete(detail.sessionId);
-    dispatch(this, 'konpro-delete', detail);
-  }
-
-  #onDocumentClick(event: Event): void {
-    const selector = this.logoutTrigger?.trim();
-    // Nothing to log out of: no session, none starting, none before.
-    if (!selector || (!this.#session && !this.#starting && this.#lastSessionId === undefined)) return;
-    for (const target of event.composedPath()) {
-      if (!(target instanceof Element)) continue;
-      let matches: boolean;
-      try {
-        matches = target.matches(selector);
-      } catch {
-        this.#error('invalid-logout-trigger', `logout-trigger is not a valid CSS selector: ${selector}`, true);
-        return;
-      }
-      if (matches) {
-        void this.logout();
-        return;
-      }
-    }
-  }
-
-  /** Where the widget comes from: a frame URL (and the origin to trust), or the default slot. */
-  #widgetLocation(sessionId: string): { url?: string; origin?: string } | { error: string; code: GuardErrorCode } {
-    // The host's own choice wins: its widget-src, then its widget markup (or template) in the
-    // default slot; only then the widget URL the proxy gave with a started session.
-    const hostMarkup = [...this.children].some((el) => el.slot === '');
-    const template = this.widgetSrc ?? (hostMarkup ? undefined : this.#started.get(sessionId)?.widgetUrl);
-    let origin: string | undefined;
-    if (this.widgetOrigin) {
-      origin = parseOrigin(this.widgetOrigin);
-      if (!origin)
-        return { code: 'invalid-widget-origin', error: `widget-origin is not an origin: ${this.widgetOrigin}` };
-    }
-    if (!template) return origin ? { origin } : {};
-    let url: URL;
-    try {
-      // Session ids are validated: they cannot add a path, query or scheme.
-      url = new URL(template.replaceAll('{session_id}', sessionId), document.baseURI);
-    } catch {
-      return { code: 'invalid-widget-src', error: `widget-src is not a URL: ${template}` };
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      return { code: 'invalid-widget-src', error: `widget-src must be an http(s) URL, not ${url.protocol}` };
-    }
-    return { url: url.href, origin: origin ?? url.origin };
-  }
-
-  #widgetWindows(session: HeldSession): Window[] {
-    const frames = session.frame
-      ? [session.frame]
-      : this.#defaultSlotted().flatMap((el) =>
-          el instanceof HTMLIFrameElement ? [el] : [...el.querySelectorAll('iframe')],
-        );
-    return frames.flatMap((frame) => (frame.contentWindow ? [frame.contentWindow] : []));
-  }
-
-  /** Elements the host put in the default slot, templates excluded. */
-  #defaultSlotted(): Element[] {
-    return [...this.children].filter((el) => el.slot === '' && !(el instanceof HTMLTemplateElement));
-  }
-
-  #stampTemplates(session: HeldSession): void {
-    for (const template of [...this.children]) {
-      if (!(template instanceof HTMLTemplateElement) || template.slot !== '') continue;
-      const fragment = template.content.cloneNode(true) as DocumentFragment;
-      for (const el of fragment.querySelectorAll('*')) {
-        for (const attribute of [...el.attributes]) {
-          if (attribute.value.includes('{session_id}'))
-            attribute.value = attribute.value.replaceAll('{session_id}', session.id);
-        }
-      }
-      session.stamped.push(...fragment.childNodes);
-      template.after(fragment);
-    }
-  }
-
-  /** Removes the host's widget markup from the default slot (templates stay, for the next session). */
-  #removeWidgetMarkup(): void {
-    for (const el of this.#defaultSlotted()) {
-      stopMedia(el);
-      el.remove();
-    }
-  }
-
-  #focusIsInWidget(session: HeldSession): boolean {
-    const active = document.activeElement;
-    if (!active) return false;
-    if (active === this) return session.frame !== undefined && this.shadowRoot?.activeElement === session.frame;
-    return (
-      this.#defaultSlotted().some((el) => el.contains(active)) || session.stamped.some((node) => node.contains(active))
-    );
-  }
-
-  /** Absolute proxy collection URL, or undefined (reported) when missing or unusable. */
-  #proxyUrl(quiet = false): string | undefined {
-    const value = this.proxy?.trim();
-    if (!value) {
-      if (!quiet)
-        this.#error('missing-proxy', 'the proxy attribute is not set: no session can be started or deleted', true);
-      return undefined;
-    }
-    let url: URL;
-    try {
-      url = new URL(value, document.baseURI);
-    } catch {
-      this.#error('invalid-proxy', `proxy is not a URL: ${value}`, true);
-      return undefined;
-    }
-    if (url.origin !== location.origin) {
-      // Credentials are same-origin: a proxy elsewhere would not know the user.
-      this.#error('invalid-proxy', `proxy must be on this page's origin (${location.origin}), not ${url.origin}`, true);
-      return undefined;
-    }
-    url.hash = '';
-    return url.href;
-  }
-
-  #watchPrefixes(): string[] {
-    const proxy = this.#proxyUrl(true);
-    if (this.watch === null || this.watch.trim() === '')
-      return proxy ? [VENDOR_API_PREFIX, proxy] : [VENDOR_API_PREFIX];
-    const prefixes: string[] = [];
-    for (const part of this.watch.trim().split(/\s+/)) {
-      try {
-        prefixes.push(new URL(part, document.baseURI).href);
-      } catch {
-        this.#error('invalid-watch', `watch has an entry that is not a URL: ${part}`, true);
-      }
-    }
-    return prefixes;
-  }
-
-  #number(value: number | null, fallback: number, attribute: string): number {
-    if (value === null) return fallback;
-    if (!Number.isFinite(value) || value < 0) {
-      this.#error(
-        'invalid-number',
-        `${attribute} must be a number of seconds ≥ 0, got ${String(value)}; using ${fallback}`,
-        true,
-      );
-      return fallback;
-    }
-    return value;
-  }
-
-  #setState(state: GuardState): void {
-    this.#state = state;
-    if (this.isConnected && this.getAttribute('state') !== state) this.setAttribute('state', state);
-  }
-
-  #announce(text: string): void {
-    if (!this.#announcer) return;
-    // Cleared first so the same text is announced again for a later session.
-    this.#announcer.textContent = '';
-    this.#announcer.textContent = text;
-  }
-
-  /** Reports a problem as an event; `once`: the same message only the first time. */
-  #error(code: GuardErrorCode, message: string, once: boolean): void {
-    const key = `${code}:${message}`;
-    if (once && this.#reported.has(key)) return;
-    this.#reported.add(key);
-    dispatch(this, 'konpro-guard-error', { code, message });
-  }
-}
-
-/** Guards in the page (in shadow roots too), in the order they connected. */
-const connectedGuards = new Set<KonproWidgetGuard>();
-
-const NO_SESSION: DeleteOutcome = { sessionId: '', outcome: 'already-gone', attempts: 0 };
-
-/** The focused element, looking inside open shadow roots. */
-function deepActiveElement(): HTMLElement | null {
-  let active = document.activeElement;
-  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
-  return active instanceof HTMLElement ? active : null;
-}
-
-function parseOrigin(value: string): string | undefined {
-  try {
-    const url = new URL(value);
-    const origin = url.origin;
-    return origin !== 'null' && value.replace(/\/$/, '') === origin ? origin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Stops what a removed piece of widget markup may still be playing or capturing. */
-function stopMedia(node: Node): void {
-  if (!(node instanceof Element)) return;
-  const elements = [node, ...node.querySelectorAll('iframe, video, audio')];
-  for (const el of elements) {
-    if (el instanceof HTMLIFrameElement) el.src = 'about:blank';
-    if (el instanceof HTMLMediaElement) {
-      el.pause();
-      if (el.srcObject instanceof MediaStream) for (const track of el.srcObject.getTracks()) track.stop();
-      el.srcObject = null;
-    }
-  }
-}
-
-/** A scope that ends with `parent`, or before it; ending it early leaves nothing on `parent`. */
-function childScope(parent: AbortSignal): AbortController {
-  const child = new AbortController();
-  parent.addEventListener('abort', () => child.abort(), { once: true, signal: child.signal });
-  return child;
 }

@@ -15,3 +15,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** A scope that ends with `parent`, or before it; ending it early leaves nothing on `parent`. */
+export function childScope(parent: AbortSignal): AbortController {
+  const child = new AbortController();
+  parent.addEventListener('abort', () => child.abort(), { once: true, signal: child.signal });
+  return child;
+}

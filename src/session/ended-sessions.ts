@@ -2,12 +2,13 @@
  * The session ids that have ended, so that none is ever mounted again: not
  * after a reload, not in another tab, not on a back/forward-cache restore.
  *
- * Kept in IndexedDB (through idb-keyval) and mirrored in memory; when
- * IndexedDB is missing or broken (some private modes, storage blocked) the
- * memory alone keeps the guarantee for the life of the page. Bounded in age
- * and count, because ended sessions also expire at the vendor.
+ * Kept in IndexedDB and mirrored in memory (platform/mirrored-store.ts);
+ * when IndexedDB is missing or broken the memory alone keeps the guarantee
+ * for the life of the page. Bounded in age and count, because ended
+ * sessions also expire at the vendor.
  */
-import { createStore, delMany, entries, get, set, type UseStore } from 'idb-keyval';
+import { delMany, entries, get, set, type UseStore } from 'idb-keyval';
+import { MirroredStore, openStore } from '../platform/mirrored-store.js';
 import type { EndReason } from '../shared/end-reasons.js';
 
 export interface EndedRecord {
@@ -24,25 +25,22 @@ export interface EndedSessionsOptions {
 
 const ENDED_DEFAULTS: EndedSessionsOptions = { maxAgeMs: 7 * 24 * 3600_000, maxEntries: 1000 };
 
-function openEndedStore(): UseStore | null {
-  try {
-    return typeof indexedDB === 'undefined' ? null : createStore('konpro-widget-guard-ended', 'ended');
-  } catch {
-    return null;
-  }
-}
-
 export class EndedSessions {
-  readonly #memory = new Map<string, EndedRecord>();
-  #store: UseStore | null;
+  readonly #db: MirroredStore<EndedRecord>;
+  readonly #memory: Map<string, EndedRecord>;
   readonly #options: EndedSessionsOptions;
   readonly #now: () => number;
   #pruned = false;
   /** Called once when storage turns out to be unusable. */
   onStorageError: ((error: unknown) => void) | undefined;
 
-  constructor(store: UseStore | null = openEndedStore(), options = ENDED_DEFAULTS, now: () => number = Date.now) {
-    this.#store = store;
+  constructor(
+    store: UseStore | null = openStore('konpro-widget-guard-ended', 'ended'),
+    options = ENDED_DEFAULTS,
+    now: () => number = Date.now,
+  ) {
+    this.#db = new MirroredStore(store, (error) => this.onStorageError?.(error));
+    this.#memory = this.#db.memory;
     this.#options = options;
     this.#now = now;
   }
@@ -56,7 +54,10 @@ export class EndedSessions {
   /** Ended, according to this page or to storage shared with every tab. */
   async has(sessionId: string): Promise<boolean> {
     if (this.knows(sessionId)) return true;
-    const record = await this.#attempt(() => get<EndedRecord>(sessionId, this.#storeOrThrow()));
+    const record = await this.#db.run(
+      (store) => get<EndedRecord>(sessionId, store),
+      () => undefined,
+    );
     if (!isEndedRecord(record) || this.#stale(record)) return false;
     this.#memory.set(sessionId, record);
     return true;
@@ -69,10 +70,13 @@ export class EndedSessions {
   add(sessionId: string, reason: EndReason): Promise<void> {
     const record: EndedRecord = { endedAt: this.#now(), reason };
     this.remember(sessionId, record);
-    return this.#attempt(async () => {
-      await set(sessionId, record, this.#storeOrThrow());
-      await this.#prune();
-    });
+    return this.#db.run(
+      async (store) => {
+        await set(sessionId, record, store);
+        await this.#prune(store);
+      },
+      () => undefined,
+    );
   }
 
   /** Records in memory only: for news from another tab, which has persisted it already. */
@@ -88,28 +92,10 @@ export class EndedSessions {
     return this.#now() - record.endedAt > this.#options.maxAgeMs;
   }
 
-  #storeOrThrow(): UseStore {
-    if (!this.#store) throw new Error('no IndexedDB');
-    return this.#store;
-  }
-
-  /** Runs a storage operation; on failure falls back to memory for good. */
-  async #attempt<T>(operation: () => Promise<T>): Promise<T | undefined> {
-    if (!this.#store) return undefined;
-    try {
-      return await operation();
-    } catch (error) {
-      this.#store = null;
-      this.onStorageError?.(error);
-      return undefined;
-    }
-  }
-
   /** Once per page: forget stale records and keep the newest `maxEntries`. */
-  async #prune(): Promise<void> {
+  async #prune(store: UseStore): Promise<void> {
     if (this.#pruned) return;
     this.#pruned = true;
-    const store = this.#storeOrThrow();
     const all = await entries<string, EndedRecord>(store);
     const keep = all
       .filter(([, record]) => isEndedRecord(record) && !this.#stale(record))

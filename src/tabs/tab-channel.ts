@@ -12,6 +12,7 @@
  * missed meanwhile is re-read from storage by the guard on restore.
  */
 import { DELETE_OUTCOMES, END_REASONS, type DeleteOutcomeKind, type EndReason } from '../shared/end-reasons.js';
+import { onPage } from '../platform/page-lifecycle.js';
 import { isRecord } from '../shared/konpro-api.js';
 import { isValidSessionId } from '../shared/session-id.js';
 
@@ -81,11 +82,14 @@ export class TabChannel {
     this.#useBroadcastChannel = useBroadcastChannel;
     this.#open();
     if (useBroadcastChannel && typeof window !== 'undefined') {
-      window.addEventListener('pagehide', () => {
-        this.#channel?.close();
-        this.#channel = undefined;
+      // For the life of the page (see platform/page-lifecycle.ts: leaving lets go, shown opens again).
+      onPage({
+        leaving: () => {
+          this.#channel?.close();
+          this.#channel = undefined;
+        },
+        shown: () => this.#open(),
       });
-      window.addEventListener('pageshow', () => this.#open());
     }
   }
 

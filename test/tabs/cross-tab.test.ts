@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
+import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
   FakeProxy,
   fixture,
@@ -11,7 +11,7 @@ import {
   sleep,
   uniqueId,
   until,
-} from './support/helpers.js';
+} from '../support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 

@@ -1,13 +1,13 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { createStore, entries, get, set } from 'idb-keyval';
-import { DeleteOutbox, type OutboxEntry } from '../src/outbox/delete-outbox.js';
-import { OutboxJournal } from '../src/outbox/outbox-journal.js';
-import type { DeleteDetail } from '../src/element/events.js';
-import { callProxy } from '../src/net/proxy-client.js';
-import { TabChannel } from '../src/tabs/tab-channel.js';
-import { LeaseLocks } from '../src/tabs/tab-lock.js';
-import { FakeProxy, sleep, uniqueId, until } from './support/helpers.js';
+import { DeleteOutbox, type OutboxEntry } from '../../src/outbox/outbox.js';
+import { OutboxJournal } from '../../src/outbox/journal.js';
+import type { DeleteDetail } from '../../src/element/events.js';
+import { callProxy } from '../../src/net/proxy-client.js';
+import { TabChannel } from '../../src/tabs/tab-channel.js';
+import { LeaseLocks } from '../../src/tabs/tab-lock.js';
+import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
 
 const fast = { backoff: { baseMs: 30, capMs: 200 }, timeoutMs: 2000 };
 

@@ -1,6 +1,6 @@
 // Operations that overlap: each case here was a defect found in review, and stays fixed.
 import { expect } from '@esm-bundle/chai';
-import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
+import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
   activeGuard,
   echoUrl,
@@ -16,7 +16,7 @@ import {
   uniqueId,
   until,
   WIDGET,
-} from './support/helpers.js';
+} from '../support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 

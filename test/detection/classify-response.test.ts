@@ -5,8 +5,8 @@ import {
   sessionIdInUrl,
   urlHasPrefix,
   Verdict,
-} from '../src/detection/classify-response.js';
-import { MALFORMED } from '../src/shared/json-body.js';
+} from '../../src/detection/classify-response.js';
+import { MALFORMED } from '../../src/shared/json-body.js';
 
 const error = (code: string, details?: unknown) => ({
   error: { code, message: 'm', ...(details ? { details } : {}) },

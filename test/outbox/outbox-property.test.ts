@@ -1,9 +1,9 @@
 import { expect } from '@esm-bundle/chai';
 import fc from 'fast-check';
 import { createStore, entries } from 'idb-keyval';
-import type { DeleteOutbox, OutboxEntry } from '../src/outbox/delete-outbox.js';
-import { OutboxJournal } from '../src/outbox/outbox-journal.js';
-import { FakeProxy, sleep, uniqueId, until } from './support/helpers.js';
+import type { DeleteOutbox, OutboxEntry } from '../../src/outbox/outbox.js';
+import { OutboxJournal } from '../../src/outbox/journal.js';
+import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
 
 /**
  * Random interleavings of logouts in several tabs, proxy failures (5xx, 429,

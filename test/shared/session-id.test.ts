@@ -1,5 +1,5 @@
 import { expect } from '@esm-bundle/chai';
-import { isValidSessionId, sessionResourceUrl } from '../src/shared/session-id.js';
+import { isValidSessionId, sessionResourceUrl } from '../../src/shared/session-id.js';
 
 describe('session ids', () => {
   it('accepts 1–128 characters of A-Z a-z 0-9 _ -', () => {

@@ -1,6 +1,6 @@
 import { expect, use } from '@esm-bundle/chai';
 import { chaiA11yAxe } from 'chai-a11y-axe';
-import type { KonproWidgetGuard } from '../src/index.js';
+import type { KonproWidgetGuard } from '../../src/index.js';
 import {
   activeGuard,
   echoUrl,
@@ -14,7 +14,7 @@ import {
   until,
   WIDGET,
   GONE,
-} from './support/helpers.js';
+} from '../support/helpers.js';
 
 use(chaiA11yAxe);
 afterEach(() => fixtureCleanup());

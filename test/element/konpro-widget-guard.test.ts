@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
-import { isWatching } from '../src/detection/response-watch.js';
-import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
+import { isWatching } from '../../src/detection/response-watch.js';
+import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
   activeGuard,
   echoUrl,
@@ -19,7 +19,7 @@ import {
   until,
   WIDGET,
   GONE,
-} from './support/helpers.js';
+} from '../support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 

@@ -2,7 +2,7 @@ import { expect, use } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
 import { chaiA11yAxe } from 'chai-a11y-axe';
 import { createStore, get } from 'idb-keyval';
-import type { KonproWidgetGuard, SessionEndDetail } from '../src/index.js';
+import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
   FakeProxy,
   fixture,
@@ -14,7 +14,7 @@ import {
   html,
   sleep,
   until,
-} from './support/helpers.js';
+} from '../support/helpers.js';
 
 use(chaiA11yAxe);
 afterEach(() => fixtureCleanup());

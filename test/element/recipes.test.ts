@@ -2,8 +2,8 @@
 // regions verbatim; test/proxy/readme.test.ts checks that). Each runs in a page of its own, with
 // /api/widget-sessions answered by the test backend's fake proxy.
 import { expect } from '@esm-bundle/chai';
-import type { KonproWidgetGuard } from '../src/index.js';
-import { expectNoFrame, fixtureCleanup, until } from './support/helpers.js';
+import type { KonproWidgetGuard } from '../../src/index.js';
+import { expectNoFrame, fixtureCleanup, until } from '../support/helpers.js';
 
 afterEach(() => fixtureCleanup());
 
