@@ -16,15 +16,16 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { ProxyLogger, WidgetSessionProxy } from '../src/proxy/index.js';
-import { createWidgetSessionProxy, toNodeListener } from '../src/proxy/index.js';
+import { createWidgetSessionProxy, memoryStore, toNodeListener } from '../src/proxy/index.js';
 import type { KonproSimulator } from './simulator/index.js';
 import { createKonproSimulator } from './simulator/index.js';
-import { splitUrl } from './simulator/http.js';
+import { splitUrl } from './http.js';
 import { SiteAuth } from './site/auth.js';
 import type { DemoConfig, DemoEnv } from './site/config.js';
 import { readConfig } from './site/config.js';
 import type { PageOptions } from './site/pages.js';
 import { BUNDLE_PATH, sendPage, serveAsset, serveDist } from './site/pages.js';
+import { handleRegistryAdmin } from './site/registry-admin.js';
 
 export const PROXY_PATH = '/api/widget-sessions';
 
@@ -84,16 +85,19 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     origin,
     ...config.extraOrigins,
   ]);
-  const auth = new SiteAuth(config.secret, allowedOrigins);
+  const auth = new SiteAuth(config.secret);
 
   const { simulator, upstream } = connectVendor(config, loopback);
+  // The registry of live sessions, the retry queue and the revocation feed: in this process.
+  const store = memoryStore();
   const proxy = createWidgetSessionProxy({
+    store,
     apiKey: upstream.apiKey,
     baseUrl: upstream.baseUrl,
     basePath: PROXY_PATH,
     agenticAvatarId: config.avatarId,
     sessionSettings: { max_duration: config.maxDuration },
-    authorize: (request) => auth.userOf(request.headers.get('cookie'))?.id ?? null,
+    authorize: async (request) => (await auth.userOf(request.headers.get('cookie')))?.id ?? null,
     secret: config.secret,
     allowedOrigins: [...allowedOrigins],
     widgetUrl: (session) => upstream.widgetTemplate.replaceAll('{session_id}', encodeURIComponent(session.session_id)),
@@ -125,11 +129,13 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
       return proxyListener(req, res);
     }
     if (await auth.handle(req, res, proxy)) return;
+    // The console's registry view: only beside the simulator, whose console can revoke anything anyway.
+    if (simulator && (await handleRegistryAdmin(req, res, proxy))) return;
     const read = req.method === 'GET' || req.method === 'HEAD';
     if (read && path === '/') return sendPage(res, 'index', pageOptions);
     if (read && (path === '/kiosk' || path === '/kiosk/')) {
       // A kiosk signs itself in as a device, so its guard can start sessions with nobody at the keyboard.
-      const cookie = auth.kioskCookie(req);
+      const cookie = await auth.kioskCookie(req);
       return sendPage(res, 'kiosk', pageOptions, 200, cookie ? { 'Set-Cookie': cookie } : {});
     }
     if (path.startsWith('/assets/') && (await serveAsset(req, res, path.slice('/assets/'.length)))) return;
@@ -160,11 +166,15 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     proxy,
     devApiKey: simulator?.apiKey,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // Open event streams end first, so the server is not left waiting for them.
+      await proxy.close();
+      await store.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

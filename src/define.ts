@@ -3,7 +3,7 @@
  * or two versions) must not break the page: the first definition wins and
  * the second says so in the console.
  */
-import { KonproWidgetGuard } from './konpro-widget-guard.js';
+import { KonproWidgetGuard } from './element/konpro-widget-guard.js';
 
 export const TAG_NAME = 'konpro-widget-guard';
 

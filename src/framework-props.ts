@@ -5,8 +5,8 @@
  * so a property or event added to the element reaches every one of them.
  */
 import type { LitElement } from 'lit';
-import type { GuardEventMap } from './events.js';
-import type { KonproWidgetGuard } from './konpro-widget-guard.js';
+import type { GuardEventMap } from './element/events.js';
+import type { KonproWidgetGuard } from './element/konpro-widget-guard.js';
 
 /** `konpro-session-end` → `KonproSessionEnd`. */
 export type PascalCase<S extends string> = S extends `${infer Head}-${infer Tail}`

@@ -5,7 +5,7 @@
  */
 import './define.js';
 
-export { KonproWidgetGuard, GuardState, VENDOR_API_PREFIX } from './konpro-widget-guard.js';
+export { KonproWidgetGuard, GuardState, VENDOR_API_PREFIX } from './element/konpro-widget-guard.js';
 export { TAG_NAME } from './define.js';
 export type {
   DeleteDetail,
@@ -18,6 +18,6 @@ export type {
   IdleWarningDetail,
   SessionEndDetail,
   SessionStartDetail,
-} from './events.js';
-export { classifyResponse, Verdict, type Classification } from './classify-response.js';
-export { isValidSessionId } from './session-id.js';
+} from './element/events.js';
+export { classifyResponse, Verdict, type Classification } from './detection/classify-response.js';
+export { isValidSessionId } from './shared/session-id.js';

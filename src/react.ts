@@ -14,7 +14,7 @@ import type {
   KonproWidgetGuardEventProps,
   KonproWidgetGuardProperties,
 } from './framework-props.js';
-import type { GuardEventMap } from './events.js';
+import type { GuardEventMap } from './element/events.js';
 import type { PascalCase } from './framework-props.js';
 
 export type { KonproWidgetGuardAttributes, KonproWidgetGuardEventProps, KonproWidgetGuardProperties };

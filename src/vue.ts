@@ -7,13 +7,13 @@
  * `isCustomElement` in its compiler options (see the README).
  */
 import type { HTMLAttributes } from 'vue';
-import type { GuardEventMap } from './events.js';
+import type { GuardEventMap } from './element/events.js';
 import type {
   KonproWidgetGuardAttributes,
   KonproWidgetGuardEventProps,
   KonproWidgetGuardProperties,
 } from './framework-props.js';
-import type { KonproWidgetGuard } from './konpro-widget-guard.js';
+import type { KonproWidgetGuard } from './element/konpro-widget-guard.js';
 
 /** What a Vue template may pass: attributes (kebab-case), properties, and `on…` listeners for each event. */
 export type KonproWidgetGuardVueProps = Omit<

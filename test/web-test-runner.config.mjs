@@ -14,7 +14,12 @@ const args = [...chromiumArgs, '--disable-quic', ...fakeMediaArgs];
 
 export default {
   rootDir: '.',
-  files: ['test/*.test.ts'],
+  // Browser tests mirror src/ (test/element, test/session, test/detection, ...); *.node.test.ts run in
+  // Node (npm run test:node), as do test/proxy, test/demo, test/e2e and test/bench.
+  files: [
+    'test/{element,session,detection,outbox,tabs,platform,teardown,net,shared}/**/*.test.ts',
+    '!test/**/*.node.test.ts',
+  ],
   nodeResolve: true,
   concurrency: 2,
   testsFinishTimeout: 180_000,

@@ -18,11 +18,20 @@
  * @property {string | null} ended_at
  * @property {string} widget_url
  */
+/**
+ * @typedef {object} RegistryUser
+ * @property {string} user_id
+ * @property {number} devices
+ * @property {number} pages
+ * @property {string} last_seen_at
+ */
 /** @typedef {{ latencyMs: number, errorRate: number, offline: boolean, rateLimitPerMinute: number }} FaultSettings */
 /** @typedef {{ vendor: FaultSettings, proxy: FaultSettings }} FaultState */
 
 const REFRESH_MS = 2000;
 const API = new URL('api/', location.href);
+/** The demo site's view of its proxy's registry (absent when the simulator runs on its own). */
+const REGISTRY = new URL('/admin/registry', location.href);
 
 /**
  * @template {Element} E
@@ -44,6 +53,10 @@ const autoRefresh = $('#auto-refresh', HTMLInputElement);
 const faultsForm = $('#faults-form', HTMLFormElement);
 const faultFields = $('#fault-fields', HTMLTemplateElement);
 for (const fieldset of faultsForm.querySelectorAll('fieldset')) fieldset.append(faultFields.content.cloneNode(true));
+const registryCard = $('#registry', HTMLElement);
+const registryBody = $('#registry-users', HTMLTableSectionElement);
+const registryCount = $('#registry-count', HTMLElement);
+const noRegistry = $('#no-registry', HTMLElement);
 const createForm = $('#create-form', HTMLFormElement);
 const created = $('#created', HTMLElement);
 
@@ -66,7 +79,17 @@ const rows = new Map();
  * @returns {Promise<{ status: number, data: any }>}
  */
 async function call(method, path, body) {
-  const response = await fetch(new URL(path, API), {
+  return callUrl(method, new URL(path, API), body);
+}
+
+/**
+ * @param {string} method
+ * @param {URL} url
+ * @param {unknown} [body]
+ * @returns {Promise<{ status: number, data: any }>}
+ */
+async function callUrl(method, url, body) {
+  const response = await fetch(url, {
     method,
     headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -210,6 +233,82 @@ function renderSessions(sessions) {
   tick();
 }
 
+/** @param {string} userId `person:<name>` or `kiosk:<device>`, as the demo site signs people in */
+function userLabel(userId) {
+  if (userId.startsWith('person:')) return userId.slice('person:'.length);
+  if (userId.startsWith('kiosk:')) return `Kiosk ${userId.slice('kiosk:'.length, 'kiosk:'.length + 6)}`;
+  return userId;
+}
+
+/** @param {string} iso */
+function ago(iso) {
+  const seconds = Math.max(0, Math.round((Date.now() + skew - Date.parse(iso)) / 1000));
+  return seconds < 5 ? 'just now' : `${duration(seconds * 1000)} ago`;
+}
+
+/** @param {RegistryUser[]} users */
+function renderRegistry(users) {
+  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.userId : undefined;
+  registryBody.replaceChildren(
+    ...users.map((user) => {
+      const row = document.createElement('tr');
+      const revoke = /** @type {HTMLButtonElement} */ (el('button', 'revoke', 'Revoke on every device'));
+      revoke.type = 'button';
+      revoke.dataset.userId = user.user_id;
+      revoke.setAttribute('aria-label', `Revoke ${userLabel(user.user_id)} on every device`);
+      revoke.addEventListener('click', () => void revokeUser(user.user_id, revoke));
+      const actions = el('td');
+      actions.append(revoke);
+      const seen = el('td', 'last-seen', ago(user.last_seen_at));
+      seen.title = clock(user.last_seen_at);
+      row.append(
+        el('td', 'user', userLabel(user.user_id)),
+        el('td', 'devices', String(user.devices)),
+        el('td', 'pages', String(user.pages)),
+        seen,
+        actions,
+      );
+      return row;
+    }),
+  );
+  // A refresh rebuilds the rows: keep the keyboard where it was.
+  if (focused !== undefined)
+    /** @type {HTMLElement | null} */ (registryBody.querySelector(`[data-user-id="${CSS.escape(focused)}"]`))?.focus();
+  const devices = users.reduce((sum, user) => sum + user.devices, 0);
+  registryCount.textContent = users.length === 0 ? '' : `${users.length} users · ${devices} devices`;
+  noRegistry.hidden = users.length > 0;
+}
+
+async function refreshRegistry() {
+  const answer = await callUrl('GET', REGISTRY).catch(() => ({ status: 0, data: null }));
+  // No registry route: the simulator runs without the demo site.
+  registryCard.hidden = answer.status !== 200;
+  if (answer.status === 200) renderRegistry(answer.data.users);
+}
+
+/**
+ * @param {string} userId
+ * @param {HTMLButtonElement} button
+ */
+async function revokeUser(userId, button) {
+  button.disabled = true;
+  try {
+    const answer = await callUrl('POST', new URL('revoke', `${REGISTRY.href}/`), { user_id: userId });
+    if (answer.status !== 200) say(`Revoking ${userLabel(userId)} failed: ${describeError(answer)}`, true);
+    else {
+      const { ended, failed } = answer.data;
+      say(
+        `Revoked ${userLabel(userId)} on every device: ${ended.length} ended` +
+          (failed.length > 0 ? `, ${failed.length} queued for retry (the vendor did not confirm yet)` : ''),
+      );
+    }
+  } catch (error) {
+    say(`Revoking ${userLabel(userId)} failed: ${error instanceof Error ? error.message : String(error)}`, true);
+  }
+  button.disabled = false;
+  await refresh();
+}
+
 /** @param {FaultState} state */
 function renderFaults(state) {
   for (const fieldset of faultsForm.querySelectorAll('fieldset')) {
@@ -255,7 +354,7 @@ function readFaults() {
 
 async function refresh() {
   try {
-    const [sessions, faults] = await Promise.all([call('GET', 'sessions'), call('GET', 'faults')]);
+    const [sessions, faults] = await Promise.all([call('GET', 'sessions'), call('GET', 'faults'), refreshRegistry()]);
     if (sessions.status !== 200) throw new Error(describeError(sessions));
     skew = Date.parse(sessions.data.server_time) - Date.now() || 0;
     renderSessions(sessions.data.sessions);

@@ -20,7 +20,9 @@ const app = express();
 app.use(siteSession); // your session middleware
 app.use(toNodeListener(proxy)); // answers under /api/widget-sessions, calls next() for everything else
 app.post('/logout', async (req, res) => {
-  const { setCookie } = await proxy.endSessions(toFetchRequest(req));
+  const request = toFetchRequest(req);
+  if (!proxy.isSameOrigin(request)) return res.sendStatus(403); // only your own pages may sign out
+  const { setCookie } = await proxy.endSessions(request);
   res.append('Set-Cookie', [...setCookie, ...signOut(req)]);
   res.redirect(303, '/');
 });

@@ -19,8 +19,11 @@ const proxyListener = toNodeListener(proxy);
 export const server = createServer(async (req, res) => {
   if (proxy.handles(req.url ?? '/')) return proxyListener(req, res);
   if (req.method === 'POST' && req.url === '/logout') {
+    const request = toFetchRequest(req);
+    // POST only, and only from your own pages: another site cannot sign your users out.
+    if (!proxy.isSameOrigin(request)) return res.writeHead(403).end();
     // Ends the user's widget sessions even when the page's JavaScript never ran.
-    const { setCookie } = await proxy.endSessions(toFetchRequest(req));
+    const { setCookie } = await proxy.endSessions(request);
     res.setHeader('Set-Cookie', [...setCookie, ...signOut(req)]);
     return res.writeHead(303, { Location: '/' }).end();
   }

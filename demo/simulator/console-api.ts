@@ -15,8 +15,7 @@
  * (faults included), and no key ever reaches the browser.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isRecord, isSessionId } from './schema.js';
 import type { FaultInjector } from './faults.js';
 import { FaultPatchError } from './faults.js';
 import type { SimulatorErrorCode } from './http.js';
@@ -149,7 +148,7 @@ async function createSession(
   };
   const answer = await callVendor(req, ctx, 'POST', SESSIONS_PATH, apiKey, JSON.stringify(vendorBody));
   if (!answer) return sendError(res, 'UPSTREAM_UNREACHABLE', 'The vendor API did not answer (is it offline?)');
-  const created = answer.status === 201 && isRecord(answer.body) && isValidSessionId(answer.body.session_id);
+  const created = answer.status === 201 && isRecord(answer.body) && isSessionId(answer.body.session_id);
   const result =
     created && isRecord(answer.body)
       ? { ...answer.body, widget_url: ctx.widgetUrl(answer.body.session_id as string) }
@@ -163,7 +162,7 @@ async function revokeSession(
   sessionId: string | undefined,
   ctx: ConsoleApiContext,
 ): Promise<void> {
-  if (!isValidSessionId(sessionId))
+  if (!isSessionId(sessionId))
     return sendError(res, 'INVALID_REQUEST', 'Invalid session id', { details: { field: 'session_id' } });
   const record = ctx.store.get(sessionId);
   if (!record) return sendError(res, 'RESOURCE_NOT_FOUND', 'Session not found', { details: { session_id: sessionId } });

@@ -6,7 +6,7 @@
  * edits them together.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../src/konpro-api.js';
+import { isRecord } from './schema.js';
 import { sendError, sleep } from './http.js';
 
 export const FAULT_TARGETS = ['vendor', 'proxy'] as const;

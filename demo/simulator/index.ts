@@ -23,7 +23,7 @@ import { FaultInjector } from './faults.js';
 import { randomToken, sendError, splitUrl } from './http.js';
 import { handleRuntimeApi, RUNTIME_PATH } from './runtime-api.js';
 import { SessionStore } from './sessions.js';
-import { sendNotFound, serveFile } from './static.js';
+import { sendNotFound, serveFile } from '../static.js';
 import { handleVendorApi } from './vendor-api.js';
 import { RequestLog } from './request-log.js';
 

@@ -10,8 +10,7 @@
  * token, so that exposes nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isRecord, isSessionId } from './schema.js';
 import type { SimulatorErrorCode } from './http.js';
 import { BodyError, discardBody, newRequestId, randomToken, readJsonBody, sendError, sendJson } from './http.js';
 import { avatarName, greeting, replyTo } from './replies.js';
@@ -136,7 +135,7 @@ function authenticate(req: IncomingMessage, store: SessionStore): Authenticated 
       code: 'INVALID_SESSION_TOKEN',
       message: 'Missing session token. Send it as "Authorization: Bearer <session_id>".',
     };
-  if (!isValidSessionId(token)) return { code: 'INVALID_SESSION_TOKEN', message: 'Malformed session token.' };
+  if (!isSessionId(token)) return { code: 'INVALID_SESSION_TOKEN', message: 'Malformed session token.' };
   const details = { session_id: token };
   const record = store.get(token);
   if (!record) return { code: 'INVALID_SESSION_TOKEN', message: 'Unknown session token.', details };

@@ -4,8 +4,7 @@
  * read rather than by timers, so a test can move time forward and a session
  * is never "active" one millisecond past its `expires_at`.
  */
-import type { VendorSession } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isSessionId, type VendorSession } from './schema.js';
 import { randomToken } from './http.js';
 
 /** Why a session no longer works: deleted through the API, or past `expires_at`. */
@@ -54,7 +53,7 @@ export class SessionStore {
   }
 
   create(input: NewSession): SessionRecord {
-    if (input.id !== undefined && (!isValidSessionId(input.id) || this.#sessions.has(input.id))) {
+    if (input.id !== undefined && (!isSessionId(input.id) || this.#sessions.has(input.id))) {
       throw new Error(`SessionStore: cannot create a session with id ${JSON.stringify(input.id)}`);
     }
     this.#prune();

@@ -5,9 +5,7 @@
  * vendor's own page for DELETE).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DeletedSession } from '../../src/konpro-api.js';
-import { isRecord } from '../../src/konpro-api.js';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isRecord, isSessionId, type DeletedSession } from './schema.js';
 import type { SimulatorErrorCode } from './http.js';
 import { BodyError, decodeSegment, discardBody, newRequestId, readJsonBody, sendError, sendJson } from './http.js';
 import type { SessionStore } from './sessions.js';
@@ -125,7 +123,7 @@ export async function handleVendorApi(
   // The docs send DELETE with `Content-Type: application/json` and no body; whatever comes is ignored.
   await discardBody(req);
   const sessionId = decodeSegment(rest ?? '');
-  if (!isValidSessionId(sessionId)) {
+  if (!isSessionId(sessionId)) {
     return fail('INVALID_REQUEST', 'session_id must be 1-128 characters of A-Z, a-z, 0-9, "_" and "-"', {
       field: 'session_id',
     });

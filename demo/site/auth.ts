@@ -4,18 +4,22 @@
  * device by visiting `/kiosk`, in a cookie of its own, so it never signs out
  * the person using the site in the same browser.
  *
- * Routes:
+ * Routes (the two forms are POST only, and only from the site's own pages:
+ * the proxy's `isSameOrigin`):
  * - `POST /auth/signin`  (`name`, `next`): sets the cookie, 303 to `next`
- * - `POST /auth/signout` (`next`): ends the user's avatar sessions through
+ * - `POST /auth/signout` (`next`, `everywhere`): ends the user's avatar sessions through
  *   the proxy's `endSessions` (the server-side half of logout), clears the
- *   cookie, 303 to `next`
+ *   cookie, 303 to `next`. With `everywhere=1` ("Sign out everywhere") it
+ *   first revokes every session of the user on every device (`revokeUser`)
  * - `GET  /auth/session`: `{user: {name, kind} | null}` for the pages
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WidgetSessionProxy } from '../../src/proxy/index.js';
 import { toFetchRequest } from '../../src/proxy/index.js';
-import { BodyError, readBody, sendJson, splitUrl } from '../simulator/http.js';
+// The proxy's own signer: one HMAC implementation in the repository, with a purpose of its own here.
+import { Signer, timingSafeEqual } from '../../src/proxy/signing.js';
+import { BodyError, readBody, sendJson, splitUrl } from '../http.js';
 
 export interface SiteUser {
   /** What the proxy binds sessions to: `person:<name>` or `kiosk:<device>`. */
@@ -39,23 +43,21 @@ interface Claims {
 }
 
 export class SiteAuth {
-  readonly #key: Buffer;
+  readonly #signer: Signer;
 
   constructor(
     secret: string,
-    /** Origins whose forms may post here (a cross-site form must not sign anyone in or out). */
-    private readonly allowedOrigins: ReadonlySet<string>,
     private readonly now: () => number = Date.now,
   ) {
-    // A key of its own, so a site cookie can never pass for a proxy binding or the other way round.
-    this.#key = createHmac('sha256', secret).update('konpro-demo site cookie v1').digest();
+    // A purpose (domain) of its own, so a site cookie can never pass for a proxy binding or the other way round.
+    this.#signer = new Signer(secret);
   }
 
   /** The signed-in person, else the kiosk device, else `null`. */
-  userOf(cookieHeader: string | null | undefined): SiteUser | null {
+  async userOf(cookieHeader: string | null | undefined): Promise<SiteUser | null> {
     const cookies = parseCookies(cookieHeader);
     for (const name of [PERSON_COOKIE, KIOSK_COOKIE]) {
-      const claims = this.#verify(cookies.get(name));
+      const claims = await this.#verify(cookies.get(name));
       if (claims && (claims.k === 'p') === (name === PERSON_COOKIE)) {
         return claims.k === 'p'
           ? { id: `person:${claims.n}`, name: claims.n, kind: 'person' }
@@ -66,8 +68,8 @@ export class SiteAuth {
   }
 
   /** `Set-Cookie` for a new kiosk device when the request has no valid one. */
-  kioskCookie(req: IncomingMessage): string | undefined {
-    if (this.#verify(parseCookies(req.headers.cookie).get(KIOSK_COOKIE))?.k === 'k') return undefined;
+  async kioskCookie(req: IncomingMessage): Promise<string | undefined> {
+    if ((await this.#verify(parseCookies(req.headers.cookie).get(KIOSK_COOKIE)))?.k === 'k') return undefined;
     return this.#cookie(
       req,
       KIOSK_COOKIE,
@@ -80,7 +82,7 @@ export class SiteAuth {
   async handle(req: IncomingMessage, res: ServerResponse, proxy: WidgetSessionProxy): Promise<boolean> {
     const { path } = splitUrl(req.url);
     if (path === '/auth/session' && (req.method === 'GET' || req.method === 'HEAD')) {
-      const user = this.userOf(req.headers.cookie);
+      const user = await this.userOf(req.headers.cookie);
       sendJson(res, 200, { user: user && { name: user.name, kind: user.kind } });
       return true;
     }
@@ -99,7 +101,9 @@ export class SiteAuth {
       res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Too much form data.\n');
       return true;
     }
-    if (this.#crossSite(req)) {
+    // A cross-site form must not sign anyone in or out: the proxy's own origin check, on its allowed origins.
+    const request = toFetchRequest(req);
+    if (!proxy.isSameOrigin(request)) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Cross-site form posts are refused.\n');
       return true;
     }
@@ -110,7 +114,7 @@ export class SiteAuth {
         name === undefined
           ? []
           : [
-              this.#cookie(
+              await this.#cookie(
                 req,
                 PERSON_COOKIE,
                 { n: name, k: 'p', exp: this.#inSeconds(PERSON_MAX_AGE_S) },
@@ -120,9 +124,15 @@ export class SiteAuth {
       redirect(res, next, cookies);
       return true;
     }
+    if (form.get('everywhere') === '1') {
+      const user = await this.userOf(req.headers.cookie);
+      // Every device of this user: their pages tear their widgets down through the event stream.
+      if (user?.kind === 'person')
+        await proxy.revokeUser(user.id).catch((error: unknown) => console.error('demo: revokeUser:', error));
+    }
     // Ends whatever avatar sessions this browser still holds: the page's guard
     // has usually deleted its session already, which cleared that binding.
-    const ended = await proxy.endSessions(toFetchRequest(req));
+    const ended = await proxy.endSessions(request);
     redirect(res, next, [...ended.setCookie, this.#clearCookie(req, PERSON_COOKIE)]);
     return true;
   }
@@ -131,16 +141,14 @@ export class SiteAuth {
     return Math.floor(this.now() / 1000) + seconds;
   }
 
-  #sign(payload: string): string {
-    return createHmac('sha256', this.#key).update(payload).digest('base64url');
+  #sign(payload: string): Promise<string> {
+    return this.#signer.tag('demo-site-cookie', [payload]);
   }
 
-  #verify(value: string | undefined): Claims | undefined {
+  async #verify(value: string | undefined): Promise<Claims | undefined> {
     const [payload, signature, extra] = value?.split('.') ?? [];
     if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
-    const expected = Buffer.from(this.#sign(payload));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    if (!timingSafeEqual(await this.#sign(payload), signature)) return undefined;
     try {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Claims>;
       if (typeof claims.n !== 'string' || (claims.k !== 'p' && claims.k !== 'k') || typeof claims.exp !== 'number')
@@ -151,19 +159,13 @@ export class SiteAuth {
     }
   }
 
-  #cookie(req: IncomingMessage, name: string, claims: Claims, maxAge: number): string {
+  async #cookie(req: IncomingMessage, name: string, claims: Claims, maxAge: number): Promise<string> {
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${name}=${payload}.${this.#sign(payload)}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${isTls(req) ? '; Secure' : ''}`;
+    return `${name}=${payload}.${await this.#sign(payload)}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${isTls(req) ? '; Secure' : ''}`;
   }
 
   #clearCookie(req: IncomingMessage, name: string): string {
     return `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${isTls(req) ? '; Secure' : ''}`;
-  }
-
-  #crossSite(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== 'null') return !this.allowedOrigins.has(origin);
-    return req.headers['sec-fetch-site'] === 'cross-site';
   }
 }
 

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { serveFile } from '../simulator/static.js';
+import { serveFile } from '../static.js';
 
 const PAGES_DIR = fileURLToPath(new URL('./pages/', import.meta.url));
 const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));

@@ -3,16 +3,72 @@
  * ends Konpro widget sessions for the signed-in user, holding the API key
  * server-side. Every check runs before the vendor is asked anything.
  */
-import type { DeletedSession, ProxyCreatedSession, ProxyDeletedSession, ProxySessionStatus } from '../konpro-api.js';
-import { describeInvalidSessionId, isValidSessionId } from '../session-id.js';
+import type {
+  DeletedSession,
+  ProxyCreatedSession,
+  ProxyDeletedSession,
+  ProxySessionStatus,
+} from '../shared/konpro-api.js';
+import { describeInvalidSessionId, isValidSessionId } from '../shared/session-id.js';
 import { errorBody, jsonResponse, newRequestId, ProxyErrorCode } from './errors.js';
-import { defaultLog, type LogLevel, type ProxyLogEntry, type ProxyLogEvent } from './log.js';
+import {
+  defaultLog,
+  describeFailure,
+  LogSampler,
+  type LogLevel,
+  type ProxyLogEntry,
+  type ProxyLogEvent,
+} from './log.js';
 import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
 import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
-import { matchRoute, refuseForeignRequest, type Route } from './request-checks.js';
+import { EventStreams } from './registry/event-streams.js';
+import { GuardedStore, type StoreState } from './registry/guarded-store.js';
+import { Scheduler } from './registry/scheduler.js';
+import { ServerDeletes } from './registry/server-deletes.js';
+import { SessionRegistry, type RevokeOptions, type RevokeResult } from './registry/session-registry.js';
+import {
+  authorizeRequest,
+  hasAmbiguousPath,
+  matchRoute,
+  refuseCrossSite,
+  refuseForeignRequest,
+  type Route,
+} from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
 import { Signer } from './signing.js';
+import { isFeedId, type RegisteredSession, type WidgetSessionStore } from './store/store.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
+
+export type { RevokeOptions, RevokeResult } from './registry/session-registry.js';
+
+/** What `sweep()` did. */
+export interface SweepResult {
+  /** Sessions no page had shown for `orphanAfterMs`, now ended (their deletes made or queued). */
+  orphaned: string[];
+  /** Queued server-side deletes attempted again. */
+  retried: string[];
+  /** Of those, the ones the vendor confirmed (they left the queue). */
+  confirmed: string[];
+}
+
+/** What `health()` says, for a site's health route. */
+export interface ProxyHealth {
+  /** `degraded`: the store does not answer; creates, status checks and deletes go on, the registry does not. */
+  store: StoreState;
+  /** Why, when degraded (never a secret or a URL's credentials). */
+  detail?: string;
+}
+
+/** Most sessions one event stream may report (`?session=` parameters). */
+const MAX_STREAM_SESSIONS = 64;
+
+/** @internal How often the proxy sweeps and pings its streams; tests shorten them. */
+export interface ProxyTimings {
+  /** Between `: ping` comments on each stream (and touches of the sessions it reports). Default 15 000. */
+  heartbeatMs: number;
+  /** Between runs of the orphan sweep and the retry queue. Default 10 000. */
+  sweepIntervalMs: number;
+}
 
 /** What `endSessions` did: the sessions it ended and could not end, and the cookies to send back. */
 export interface EndSessionsResult {
@@ -36,6 +92,44 @@ export type WidgetSessionProxy = ((request: Request) => Promise<Response>) & {
    * values that clear those bindings.
    */
   endSessions(request: Request): Promise<EndSessionsResult>;
+  /**
+   * The proxy's own cross-site check, for the site's logout route (and any
+   * other state-changing route): `false` when the request's `Origin` is not
+   * exactly one of `allowedOrigins` or its `Sec-Fetch-Site` is not
+   * `same-origin`. Answer such a request `403` and end nothing. Make logout a
+   * `POST`: browsers send `Origin` with every `POST`, and a `GET` can be
+   * fired by any page (an image, a link).
+   */
+  isSameOrigin(request: Request): boolean;
+  /**
+   * Ends every live session of `userId` on every device: deleted at the
+   * vendor, and every open page that follows the event stream tears its
+   * widget down at once (`reason`, default `revoked`). Deletes the vendor
+   * cannot make now are queued and retried. An unknown user is
+   * `{ended: [], failed: []}`. Rejects when the store does not answer (it
+   * cannot tell which sessions the user has).
+   */
+  revokeUser(userId: string, options?: RevokeOptions): Promise<RevokeResult>;
+  /**
+   * The same for one session, whoever owns it. A valid id the registry does
+   * not know is still deleted at the vendor; one the vendor does not know
+   * either is `{ended: [], failed: []}`. A malformed id rejects with a `TypeError`.
+   */
+  revokeSession(sessionId: string, options?: RevokeOptions): Promise<RevokeResult>;
+  /** What is live now, of one user or all, oldest first. Rejects when the store does not answer. */
+  listSessions(filter?: { userId?: string }): Promise<RegisteredSession[]>;
+  /** Runs the orphan sweep and the retry queue now (they also run on a timer). */
+  sweep(): Promise<SweepResult>;
+  /** Whether the store answers, for a site's health route. Never rejects. */
+  health(): Promise<ProxyHealth>;
+  /**
+   * Stops every timer, ends open event streams and waits for a running sweep;
+   * closes the store when the proxy made it (the default `memoryStore()`).
+   * For graceful shutdown and tests.
+   */
+  close(): Promise<void>;
+  /** The store the registry lives in (e.g. for `claimOnce` in a back-channel logout). */
+  readonly store: WidgetSessionStore;
 };
 
 interface LoggedIds {
@@ -48,12 +142,60 @@ interface LoggedIds {
  * that says what to fix.
  */
 export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): WidgetSessionProxy {
+  return createProxy(options);
+}
+
+/** @internal `createWidgetSessionProxy` with its timings open to tests. */
+export function createProxy(
+  options: WidgetSessionProxyOptions,
+  timings: Partial<ProxyTimings> = {},
+): WidgetSessionProxy {
   const config = resolveOptions(options);
+  // The first secret signs bindings and log hashes; every one verifies bindings (a rotation).
   const signer = new Signer(config.secret);
-  const bindings = new SessionBindings(signer, config.cookie);
+  const previous = config.secrets.slice(1).map((secret) => new Signer(secret));
+  const bindings = new SessionBindings([signer, ...previous], config.cookie);
   const vendor = new VendorClient(config);
   const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
+  // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
+  const refusalLog = new LogSampler();
+  const instanceId = globalThis.crypto.randomUUID();
+  // Longer than one vendor call can take, so a lease never lapses while its delete is in flight.
+  const leaseMs = config.timeoutMs + 5_000;
+  const scheduler = new Scheduler((error) => {
+    void record('error', 'internal-error', {}, describeFailure(error, [config.apiKey, ...config.secrets]));
+  });
+  const guarded = new GuardedStore(
+    config.store,
+    ({ state, detail }) => {
+      // Once per outage, not once per request. The recovery is a warning too, so the default log
+      // (which drops info) shows the end of every outage it showed the start of.
+      if (state === 'degraded') void record('error', 'store-degraded', {}, { detail });
+      else void record('warn', 'store-recovered', {});
+    },
+    [config.apiKey, ...config.secrets],
+  );
+  const deletes = new ServerDeletes({ vendor, store: guarded, scheduler, record, instanceId, leaseMs });
+  const streams = new EventStreams({
+    store: guarded,
+    scheduler,
+    heartbeatMs: timings.heartbeatMs ?? 15_000,
+  });
+  const registry = new SessionRegistry({
+    store: guarded,
+    deletes,
+    record,
+    orphanAfterMs: config.orphanAfterMs,
+    instanceId,
+    leaseMs,
+    sessionLifetimeMs: (config.sessionSettings.max_duration ?? 3600) * 1000,
+    shownHere: (sessionId) => streams.pagesOf(sessionId) > 0,
+  });
+  let sweeping: Promise<SweepResult> | undefined;
+  scheduler.every(timings.sweepIntervalMs ?? 10_000, async () => {
+    await sweep();
+  });
 
   async function record(
     level: LogLevel,
@@ -81,16 +223,16 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     headers?: HeadersInit,
   ): Promise<Response> {
     const body = errorBody(code, message);
-    await record(
-      status === 403 || status === 429 ? 'warn' : 'info',
-      status === 429 ? 'rate-limited' : 'request-refused',
-      ids,
-      {
+    const event = status === 429 ? 'rate-limited' : 'request-refused';
+    const dropped = refusalLog.admit(`${event} ${status} ${code}`);
+    if (dropped !== undefined) {
+      await record(status === 403 || status === 429 ? 'warn' : 'info', event, ids, {
         status,
         requestId: body.request_id,
         detail: code,
-      },
-    );
+        ...(dropped > 0 ? { dropped } : {}),
+      });
+    }
     return jsonResponse(status, body, headers);
   }
 
@@ -115,6 +257,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     return record(level, `vendor-${failure.reason}`, ids, {
       status: failure.status,
       requestId: failure.body.request_id,
+      ...(failure.vendorText === undefined ? {} : { vendorText: failure.vendorText }),
     });
   }
 
@@ -130,6 +273,9 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
   async function create(request: Request, userId: string): Promise<Response> {
     const decision = createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
+    // Before the vendor creates anything: a session that could not be bound would run unowned.
+    const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
+    if (room.failure) return answerFailure(room.failure, { userId });
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
@@ -144,19 +290,60 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       await vendor.endSession(session.session_id);
       throw error;
     }
-    const setCookie = await bindings.issue(request, session.session_id, userId, Date.parse(session.expires_at));
+    const expiresAt = Date.parse(session.expires_at);
+    const setCookie = await bindings.issue(request, session.session_id, userId, expiresAt);
+    const now = Date.now();
+    const createdAt = session.created_at === undefined ? NaN : Date.parse(session.created_at);
+    await registry.created({
+      sessionId: session.session_id,
+      userId,
+      createdAt: Number.isNaN(createdAt) ? now : createdAt,
+      expiresAt,
+      // Created is shown: the page that asked mounts it now.
+      lastSeenAt: now,
+      pages: 0,
+    });
     await record('info', 'session-created', { sessionId: session.session_id, userId }, { status: 201 });
     const body: ProxyCreatedSession = {
       session_id: session.session_id,
       widget_url: widgetUrl,
       expires_at: session.expires_at,
     };
-    return jsonResponse(201, body, { 'set-cookie': setCookie });
+    return jsonResponse(
+      201,
+      body,
+      [...room.setCookie, setCookie].map((value): [string, string] => ['set-cookie', value]),
+    );
+  }
+
+  /**
+   * Ends the oldest session of a browser at its binding limit. Resolves the
+   * failure to answer the create with while its binding must stay; `undefined`
+   * once it may go (ended, already gone, or refused to this key for good: an
+   * unending session must not block every create of a kiosk).
+   */
+  async function evict(sessionId: string, userId: string): Promise<VendorFailure | undefined> {
+    const result = await vendor.endSession(sessionId);
+    if (!result.ok && result.reason !== 'not-found') {
+      if (result.reason !== 'rejected') return result;
+      await recordFailure(result, { sessionId, userId });
+      return undefined;
+    }
+    await record('info', 'session-evicted', { sessionId, userId }, { status: 200 });
+    return undefined;
   }
 
   async function read(sessionId: string, userId: string): Promise<Response> {
     const result = await vendor.readSession(sessionId);
-    if (!result.ok) return answerFailure(result, { sessionId, userId });
+    // Only the vendor's answer decides the page's; the registry follows it and is never asked.
+    const now = Date.now();
+    if (!result.ok) {
+      if (result.reason === 'not-found')
+        await registry.ended(sessionId, (session) => (session.expiresAt <= now ? 'expired' : 'terminated'));
+      return answerFailure(result, { sessionId, userId });
+    }
+    if (result.value.status === 'active') await registry.shown([sessionId]);
+    else await registry.ended(sessionId, Date.parse(result.value.expires_at) <= now ? 'expired' : 'terminated');
     await record('debug', 'session-read', { sessionId, userId }, { status: 200 });
     const body: ProxySessionStatus = {
       session_id: sessionId,
@@ -171,6 +358,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     if (!decision.allowed) return rateLimited(decision, userId);
     const result = await vendor.endSession(sessionId);
     if (!result.ok && result.reason !== 'not-found') return answerFailure(result, { sessionId, userId });
+    await registry.ended(sessionId, 'logout');
     const body: DeletedSession | ProxyDeletedSession = result.ok
       ? result.value
       : { message: 'Session already terminated', session_id: sessionId, already_terminated: true };
@@ -181,6 +369,12 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
 
   async function answer(request: Request, route: Route | undefined): Promise<Response> {
     if (!route) return refuse(404, ProxyErrorCode.NotFound, 'There is no widget-session route here.');
+    if (hasAmbiguousPath(request))
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        'Send a plain path: no dot segments, backslashes or encoded slashes.',
+      );
     if (!route.methods.includes(request.method)) {
       return refuse(
         405,
@@ -192,7 +386,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     }
     const foreign = refuseForeignRequest(request, config.allowedOrigins);
     if (foreign) return refuse(foreign.status, foreign.code, foreign.message);
-    const userId = await config.authorize(request);
+    const userId = await authorizeRequest(config.authorize, request);
     if (userId === null || userId === undefined || userId === '') {
       return refuse(401, ProxyErrorCode.AuthenticationRequired, 'Sign in to use the avatar widget.');
     }
@@ -200,6 +394,7 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       throw new TypeError('authorize(request) must return a user id string, or null when nobody is signed in');
     }
     if (route.kind === 'collection') return create(request, userId);
+    if (route.kind === 'events') return openEvents(request, userId);
     const sessionId = route.rawId;
     if (!isValidSessionId(sessionId))
       return refuse(400, ProxyErrorCode.ValidationError, describeInvalidSessionId(sessionId), { userId });
@@ -217,6 +412,59 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     return request.method === 'GET' ? read(sessionId, userId) : end(request, sessionId, userId);
   }
 
+  async function openEvents(request: Request, userId: string): Promise<Response> {
+    const accept = request.headers.get('accept');
+    if (accept !== null && !/(?:^|,)\s*(?:text\/event-stream|text\/\*|\*\/\*)\s*(?:[;,]|$)/i.test(accept)) {
+      return refuse(406, ProxyErrorCode.NotAcceptable, 'This route answers text/event-stream.', { userId });
+    }
+    const requested = new URL(request.url).searchParams.getAll('session');
+    if (requested.length > MAX_STREAM_SESSIONS) {
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        `A stream reports at most ${MAX_STREAM_SESSIONS} sessions (got ${requested.length}).`,
+        { userId },
+      );
+    }
+    const invalid = requested.find((id) => !isValidSessionId(id));
+    if (invalid !== undefined)
+      return refuse(400, ProxyErrorCode.ValidationError, `session parameter: ${describeInvalidSessionId(invalid)}`, {
+        userId,
+      });
+    // An empty Last-Event-ID is the SSE way of saying "from now on".
+    const lastEventId = request.headers.get('last-event-id')?.trim() || undefined;
+    if (lastEventId !== undefined && !isFeedId(lastEventId)) {
+      return refuse(
+        400,
+        ProxyErrorCode.ValidationError,
+        'Last-Event-ID must be an id this stream sent, such as "1733140000000-0".',
+        { userId },
+      );
+    }
+    return streams.open(request, userId, [...new Set(requested)], lastEventId);
+  }
+
+  async function sweep(): Promise<SweepResult> {
+    // One sweep at a time per instance: a timer run and a sweep() call share the run in progress.
+    sweeping ??= (async () => {
+      try {
+        const orphaned = await registry.sweepOrphans();
+        const { retried, confirmed } = await deletes.retryDue();
+        return { orphaned, retried, confirmed };
+      } finally {
+        sweeping = undefined;
+      }
+    })();
+    return sweeping;
+  }
+
+  async function close(): Promise<void> {
+    scheduler.close();
+    streams.close();
+    await sweeping?.catch(() => undefined);
+    if (config.ownsStore) await config.store.close();
+  }
+
   function routeOf(input: Request | URL | string): Route | undefined {
     const url =
       input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url, 'http://localhost');
@@ -228,12 +476,8 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
       return await answer(request, routeOf(request));
     } catch (error) {
       const requestId = newRequestId();
-      await record(
-        'error',
-        'internal-error',
-        {},
-        { status: 500, requestId, detail: describeError(error, [config.apiKey, config.secret]) },
-      ).catch(() => undefined);
+      const { event, ...described } = describeFailure(error, [config.apiKey, ...config.secrets]);
+      await record('error', event, {}, { status: 500, requestId, ...described }).catch(() => undefined);
       return jsonResponse(
         500,
         errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed; see the server log.', requestId),
@@ -256,15 +500,18 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
         if (binding.retired) outcome.ended.push(sessionId);
         else if (bindings.isLive(binding)) {
           const result = await vendor.endSession(sessionId);
+          // The site logs the user out whatever the vendor says now: the pages are told at once.
+          const session = await registry.ended(sessionId, 'logout');
           if (!result.ok && result.reason !== 'not-found') {
             outcome.failed.push(sessionId);
             await recordFailure(result, { sessionId });
+            await deletes.queue(registry.fallbackTarget(sessionId, session), 'logout', result);
             return;
           }
           outcome.ended.push(sessionId);
           await record('info', result.ok ? 'session-ended' : 'session-already-ended', { sessionId });
         }
-        outcome.setCookie.push(await bindings.clear(request, sessionId));
+        outcome.setCookie.push(bindings.clearByName(request, binding.name));
       }),
     );
     return outcome;
@@ -274,6 +521,14 @@ export function createWidgetSessionProxy(options: WidgetSessionProxyOptions): Wi
     basePath: config.basePath,
     handles: (request: Request | URL | string) => routeOf(request) !== undefined,
     endSessions,
+    isSameOrigin: (request: Request) => refuseCrossSite(request, config.allowedOrigins) === undefined,
+    revokeUser: (userId: string, revoke?: RevokeOptions) => registry.revokeUser(userId, revoke),
+    revokeSession: (sessionId: string, revoke?: RevokeOptions) => registry.revokeSession(sessionId, revoke),
+    listSessions: (filter?: { userId?: string }) => registry.list(filter),
+    sweep,
+    health: () => guarded.health(),
+    close,
+    store: config.store,
   });
 }
 
@@ -285,10 +540,4 @@ function asConfigurationError(failure: VendorFailure): VendorFailure {
     status: 502,
     body: errorBody(ProxyErrorCode.UpstreamBadResponse, message, failure.body.request_id),
   };
-}
-
-/** An exception in words for the log, with the secrets taken out. */
-function describeError(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown ${typeof error}`;
-  return secrets.reduce((safe, secret) => safe.replaceAll(secret, '[redacted]'), text);
 }

@@ -3,7 +3,24 @@
  * only web standards (Fetch API, Web Crypto); `toNodeListener` adapts it to
  * `node:http` and Express.
  */
-export { createWidgetSessionProxy, type EndSessionsResult, type WidgetSessionProxy } from './create-proxy.js';
+export {
+  createWidgetSessionProxy,
+  type EndSessionsResult,
+  type ProxyHealth,
+  type RevokeOptions,
+  type RevokeResult,
+  type SweepResult,
+  type WidgetSessionProxy,
+} from './create-proxy.js';
+export {
+  createBackChannelLogout,
+  type BackChannelLogoutHandler,
+  type BackChannelLogoutOptions,
+  type BackChannelLogoutTarget,
+  type LogoutTokenKeys,
+  type RemoteJwksOptions,
+} from './back-channel-logout.js';
+export { BACK_CHANNEL_LOGOUT_EVENT, type LogoutTokenClaims } from './logout-token.js';
 export {
   incomingMessageOf,
   toFetchRequest,
@@ -22,11 +39,23 @@ export type {
 } from './options.js';
 export type { LogLevel, ProxyLogEntry, ProxyLogEvent, ProxyLogger } from './log.js';
 export { ProxyErrorCode } from './errors.js';
-export { isValidSessionId } from '../session-id.js';
+export { isValidSessionId } from '../shared/session-id.js';
 export type {
   ErrorBody,
   ProxyCreatedSession,
   ProxyDeletedSession,
   ProxySessionStatus,
   DeletedSession,
-} from '../konpro-api.js';
+} from '../shared/konpro-api.js';
+export { memoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export {
+  compareFeedIds,
+  isFeedId,
+  type EndedEvent,
+  type QueuedDelete,
+  type RegisteredSession,
+  type ServerEndReason,
+  type StoreHealth,
+  type WidgetSessionStore,
+  type WindowCount,
+} from './store/store.js';

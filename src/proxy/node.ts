@@ -4,6 +4,8 @@
  * security decision is the handler's.
  */
 import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
+import { nodeRequestBody } from './node-body.js';
+import { rememberRawPath } from './request-checks.js';
 
 /**
  * What the adapter uses of a `node:http` `IncomingMessage` (and Express's
@@ -18,20 +20,34 @@ export interface NodeRequest {
   resume(): unknown;
 }
 
-/** What the adapter uses of a `node:http` `ServerResponse` (and Express's `res`). */
+/**
+ * What the adapter uses of a `node:http` `ServerResponse` (and Express's `res`).
+ * The optional members stream an event stream chunk by chunk and notice a
+ * client that went away; `ServerResponse` has them all.
+ */
 export interface NodeResponse {
   statusCode: number;
   readonly headersSent: boolean;
   setHeader(name: string, value: string | readonly string[]): unknown;
   end(chunk: Uint8Array): unknown;
   destroy(): unknown;
+  write?(chunk: Uint8Array): boolean;
+  flushHeaders?(): void;
+  on?(event: 'close' | 'drain', listener: () => void): unknown;
+  off?(event: 'close' | 'drain', listener: () => void): unknown;
 }
 
 /** A `node:http` request listener that is also Express middleware. */
 export type NodeListener = (req: NodeRequest, res: NodeResponse, next?: (error?: unknown) => void) => void;
 
-/** A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404). */
-export type FetchHandler = ((request: Request) => Promise<Response>) & { handles?(request: Request): boolean };
+/**
+ * A Fetch-API handler; with `handles`, requests it does not handle go to `next()` (or get a 404).
+ * With `readsBody`, the request body is passed on (the proxy reads none; the back-channel logout endpoint does).
+ */
+export type FetchHandler = ((request: Request) => Promise<Response>) & {
+  handles?(request: Request): boolean;
+  readonly readsBody?: boolean;
+};
 
 /** The Node request each adapted `Request` came from, for `authorize` in apps whose middleware put the user on `req`. */
 const origins = new WeakMap<Request, NodeRequest>();
@@ -49,19 +65,23 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
  * Adapts a handler (such as the one `createWidgetSessionProxy` returns) to
- * `(req, res, next?)`. Request bodies are not passed on: the proxy reads none.
+ * `(req, res, next?)`. Request bodies are passed on only to a handler that
+ * says it `readsBody` (such as `createBackChannelLogout`'s): the proxy reads none.
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
   return (req, res, next) => {
+    // The client going away aborts the Request's signal, so a stream's resources are freed at once.
+    const gone = new AbortController();
+    res.on?.('close', () => gone.abort());
     void (async () => {
       try {
-        const request = toFetchRequest(req);
+        const request = toFetchRequest(req, { body: handler.readsBody === true, signal: gone.signal });
         if (handler.handles && !handler.handles(request)) {
           if (next) return next();
           return await send(res, jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.')));
         }
-        req.resume(); // Drain an unread body so the connection can be reused.
-        await send(res, await handler(request));
+        if (handler.readsBody !== true) req.resume(); // Drain an unread body so the connection can be reused.
+        await send(res, await handler(request), gone.signal);
       } catch {
         // Nothing about the failure reaches the client; the proxy's handler logs its own errors.
         if (res.headersSent) return void res.destroy();
@@ -77,9 +97,13 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
  * only on a TLS socket; the host from `Host` when it is a plain host name,
  * else `localhost`; the path from Express's `originalUrl` when there is one)
  * and headers, without the body. Use it to call
- * `endSessions` from a Node or Express logout route.
+ * `endSessions` from a Node or Express logout route. With `{body: true}` the
+ * request body comes too, streamed (or, when a body parser such as
+ * `express.urlencoded()` read it first, re-encoded from the form it parsed).
+ * `signal`, when given, becomes the Request's signal (abort it when the
+ * client goes away).
  */
-export function toFetchRequest(req: NodeRequest): Request {
+export function toFetchRequest(req: NodeRequest, options: { body?: boolean; signal?: AbortSignal } = {}): Request {
   const tls = (req.socket as { encrypted?: unknown }).encrypted === true;
   const hostHeader = req.headers.host;
   const host = typeof hostHeader === 'string' && HOST.test(hostHeader) ? hostHeader : 'localhost';
@@ -101,15 +125,72 @@ export function toFetchRequest(req: NodeRequest): Request {
     if (value === undefined || name.startsWith(':')) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  const request = new Request(url, { method: req.method ?? 'GET', headers });
+  const method = req.method ?? 'GET';
+  const body = options.body === true && method !== 'GET' && method !== 'HEAD' ? nodeRequestBody(req) : undefined;
+  // `duplex` (not yet in TypeScript's RequestInit) is what Fetch requires of a streamed request body.
+  const init = {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body, duplex: 'half' }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  } as RequestInit;
+  const request = new Request(url, init);
   origins.set(request, req);
+  // Setting the path above normalised it; the proxy refuses a target that needed normalising.
+  const rawPath = target.startsWith('/') ? target : target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  rememberRawPath(request, rawPath.split('?')[0] ?? '');
   return request;
 }
 
-async function send(res: NodeResponse, response: Response): Promise<void> {
+async function send(res: NodeResponse, response: Response, gone?: AbortSignal): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  res.end(new Uint8Array(await response.arrayBuffer()));
+  const isStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
+  if (!isStream || !response.body || !res.write || !gone) {
+    // Every other answer of the proxy is a small JSON body: sent whole, with its length.
+    res.end(new Uint8Array(await response.arrayBuffer()));
+    return;
+  }
+  await stream(res, response.body, gone, res.write.bind(res));
+}
+
+/** Writes an event stream as it comes, each chunk flushed, until it ends or the client goes away. */
+async function stream(
+  res: NodeResponse,
+  body: ReadableStream<Uint8Array>,
+  gone: AbortSignal,
+  write: (chunk: Uint8Array) => boolean,
+): Promise<void> {
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  if (gone.aborted) stop();
+  gone.addEventListener('abort', stop, { once: true });
+  res.flushHeaders?.();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone.aborted) break;
+      if (!write(value)) await drained(res, gone);
+      // Compression middleware (Express `compression`) holds chunks back until told to flush.
+      (res as { flush?: () => void }).flush?.();
+    }
+  } finally {
+    gone.removeEventListener('abort', stop);
+  }
+  if (!gone.aborted) res.end(new Uint8Array(0));
+}
+
+function drained(res: NodeResponse, gone: AbortSignal): Promise<void> {
+  if (!res.on) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off?.('drain', done);
+      gone.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on?.('drain', done);
+    gone.addEventListener('abort', done, { once: true });
+  });
 }

@@ -3,8 +3,11 @@
  * make a misconfigured proxy fail at start-up rather than on a user's request.
  * Error messages say what to fix and never repeat a secret.
  */
-import type { VendorSession } from '../konpro-api.js';
+import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
+import { isLoopbackHost } from './request-checks.js';
+import { memoryStore } from './store/memory-store.js';
+import type { WidgetSessionStore } from './store/store.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
 export interface SessionSettings {
@@ -31,13 +34,26 @@ export interface RateLimitOptions {
 }
 
 export interface CookieOptions {
-  /** Start of every binding cookie's name. Default `kwg_`. */
+  /**
+   * Start of every binding cookie's name. Default `kwg_`. When the cookie is
+   * `Secure`, `__Host-` is put in front (`__Secure-` when `path` is not `/`),
+   * unless the prefix already starts with one of them.
+   */
   namePrefix: string;
   /** `Path` of the binding cookies. Default `/`, so the site's logout route receives them. */
   path: string;
-  /** `'auto'` (default): `Secure` when the request URL is `https:`. Set `true` behind a TLS-terminating proxy. */
+  /**
+   * `'auto'` (default): `Secure` (and a `__Host-` name), also behind a
+   * TLS-terminating proxy, except for a page on plain `http:` on this machine
+   * (`localhost`, `127.0.0.0/8`, `[::1]`: a development server, the demo).
+   * `false` leaves `Secure` off everywhere (not recommended).
+   */
   secure: 'auto' | boolean;
-  /** Default `Strict`. `Lax` lets a logout route reached by a cross-site redirect (e.g. single sign-out) see the cookies. */
+  /**
+   * Default `Strict`; keep it. `Lax` would send the bindings with cross-site
+   * top-level navigations: end sessions from an identity provider server to
+   * server (back-channel logout), not through a cross-site redirect.
+   */
   sameSite: 'Strict' | 'Lax';
 }
 
@@ -54,8 +70,13 @@ export interface WidgetSessionProxyOptions {
   sessionSettings?: SessionSettings;
   /** The signed-in user of a request, or `null`. Only signed-in users get sessions. */
   authorize: (request: Request) => string | null | undefined | Promise<string | null | undefined>;
-  /** At least 32 characters; the same value on every instance that shares users. */
-  secret: string;
+  /**
+   * Signs the session bindings: at least 32 random characters, the same on
+   * every instance that shares users. To rotate it, give a list: the first
+   * signs, every one verifies (`[next, previous]`), so bindings made under the
+   * previous secret still prove ownership until they expire.
+   */
+  secret: string | readonly string[];
   /** Exact origins (`scheme://host[:port]`) whose pages may call the proxy. */
   allowedOrigins: readonly string[];
   /** The URL of the avatar widget page for a new session (the element's `widget-src`). */
@@ -70,6 +91,19 @@ export interface WidgetSessionProxyOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** Binding cookie attributes. */
   cookie?: Partial<CookieOptions>;
+  /**
+   * Where the registry of live sessions, the queue of server-side deletes and
+   * the revocation feed live. Default `memoryStore()` (this process only). A
+   * store you pass is yours: `close()` does not close it.
+   */
+  store?: WidgetSessionStore;
+  /**
+   * Milliseconds after which a session no page has shown (no status check, no
+   * event stream reporting it) is deleted at the vendor. Default 180 000;
+   * `0` turns the sweep off. Keep it well above the element's `check-interval`
+   * and above a minute (browsers run timers of hidden tabs once a minute).
+   */
+  orphanAfterMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -80,7 +114,10 @@ export interface ResolvedOptions {
   agenticAvatarId: string;
   sessionSettings: SessionSettings;
   authorize: WidgetSessionProxyOptions['authorize'];
+  /** The secret that signs (the first of `secrets`). */
   secret: string;
+  /** Every secret that verifies, the signing one first. */
+  secrets: readonly string[];
   allowedOrigins: ReadonlySet<string>;
   widgetUrl: WidgetSessionProxyOptions['widgetUrl'];
   timeoutMs: number;
@@ -88,9 +125,37 @@ export interface ResolvedOptions {
   log: ProxyLogger;
   rateLimit: RateLimitOptions;
   cookie: CookieOptions;
+  store: WidgetSessionStore;
+  /** Whether the proxy made the store (and so closes it). */
+  ownsStore: boolean;
+  orphanAfterMs: number;
 }
 
+const STORE_METHODS = [
+  'register',
+  'touch',
+  'list',
+  'count',
+  'unregister',
+  'stale',
+  'enqueueDelete',
+  'dueDeletes',
+  'dequeueDelete',
+  'lease',
+  'release',
+  'claimOnce',
+  'hit',
+  'publish',
+  'readFeed',
+  'follow',
+  'health',
+  'close',
+] as const satisfies ReadonlyArray<keyof WidgetSessionStore>;
+
 const MIN_SECRET_LENGTH = 32;
+/** A random secret of 32 or more characters has far more (hex: about 14); fewer means a made-up one. */
+const MIN_SECRET_VARIETY = 8;
+const SECRET_ADVICE = 'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance';
 
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
 const COOKIE_PREFIX = /^[A-Za-z0-9_-]{1,40}$/;
@@ -112,6 +177,24 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
   return value;
 }
 
+function resolveStore(value: unknown): WidgetSessionStore | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) fail('store must be a store such as memoryStore() or redisStore()');
+  const missing = STORE_METHODS.filter((name) => !isFunction((value as Record<string, unknown>)[name]));
+  if (missing.length > 0) fail(`store is missing ${missing.join(', ')} (see WidgetSessionStore)`);
+  return value as WidgetSessionStore;
+}
+
+function resolveOrphanAfter(value: unknown): number {
+  if (value === undefined) return 180_000;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(
+      `orphanAfterMs must be 0 (off) or a positive whole number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`,
+    );
+  }
+  return value;
+}
+
 function resolveBaseUrl(value: unknown): string {
   if (typeof value !== 'string' || !URL.canParse(value)) {
     fail('baseUrl must be an absolute URL such as "https://api.konpro.ai"');
@@ -123,6 +206,12 @@ function resolveBaseUrl(value: unknown): string {
     fail('baseUrl must not contain a user name or password; the API key goes in apiKey');
   if (url.search || url.hash || value.includes('?') || value.includes('#'))
     fail('baseUrl must not have a query or fragment');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    fail(
+      `baseUrl "${url.origin}" would send the API key unencrypted: use https:// (plain http: only for a simulator ` +
+        'on this machine: localhost, 127.0.0.1 or [::1])',
+    );
+  }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/v1/widget/sessions`;
 }
 
@@ -182,6 +271,47 @@ function resolveCookie(value: Partial<CookieOptions> | undefined): CookieOptions
   return cookie;
 }
 
+/** `secret` as a list, the signing one first, each checked (the message names which, never its value). */
+function resolveSecrets(value: unknown, apiKey: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && value.length === 0) {
+    fail('secret must be a string or a non-empty array of strings (the first signs, every one verifies)');
+  }
+  list.forEach((secret, index) => {
+    const name = Array.isArray(value) ? `secret[${index}]` : 'secret';
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      fail(
+        `${name} must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
+          SECRET_ADVICE,
+      );
+    }
+    const weakness = secretWeakness(secret, apiKey);
+    if (weakness) fail(`${name} ${weakness}`);
+  });
+  return [...new Set(list as string[])];
+}
+
+/** What is wrong with a secret that is long enough but guessable, in words that never repeat it. */
+function secretWeakness(secret: string, apiKey: string): string | undefined {
+  if (secret === apiKey) return 'is the API key: use a value of its own (a leaked key must not also forge bindings)';
+  if (secret.includes(apiKey)) return 'contains the API key: use a value of its own';
+  const variety = new Set(secret).size;
+  if (variety === 1) return `is one character repeated; ${SECRET_ADVICE}`;
+  if (variety < MIN_SECRET_VARIETY) return `has only ${variety} different characters; ${SECRET_ADVICE}`;
+  if (isRepetition(secret)) return `is a short run of characters repeated; ${SECRET_ADVICE}`;
+  return undefined;
+}
+
+/** Whether `text` is one piece repeated (the last time perhaps in part), such as "abc1abc1abc1". */
+function isRepetition(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < text.length && repeats; i++) repeats = text[i] === text[i - period];
+    if (repeats) return true;
+  }
+  return false;
+}
+
 /** Checks every option and fills in defaults; throws a `TypeError` saying what to fix. */
 export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('createWidgetSessionProxy needs an options object');
@@ -191,12 +321,7 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   }
   if (!/^[\x21-\x7e]+$/.test(apiKey))
     fail('apiKey contains spaces or characters that cannot be sent in a header; check how it is loaded');
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    fail(
-      `secret must be at least ${MIN_SECRET_LENGTH} characters (got ${typeof secret === 'string' ? secret.length : typeof secret}); ` +
-        'use a random value, e.g. from `openssl rand -base64 32`, shared by every proxy instance',
-    );
-  }
+  const secrets = resolveSecrets(secret, apiKey);
   if (typeof options.agenticAvatarId !== 'string' || options.agenticAvatarId === '')
     fail('agenticAvatarId must name the avatar to create sessions for');
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
@@ -206,6 +331,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (!isFunction(fetchImpl)) fail('no fetch available: pass options.fetch');
   if (options.log !== undefined && !isFunction(options.log)) fail('log must be a function (entry) => void');
   const limits = options.rateLimit ?? {};
+  const store = resolveStore(options.store);
+  const orphanAfterMs = resolveOrphanAfter(options.orphanAfterMs);
   return {
     apiKey,
     collectionUrl: resolveBaseUrl(options.baseUrl ?? 'https://api.konpro.ai'),
@@ -213,7 +340,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
     agenticAvatarId: options.agenticAvatarId,
     sessionSettings: resolveSettings(options.sessionSettings),
     authorize: options.authorize,
-    secret,
+    secret: secrets[0],
+    secrets,
     allowedOrigins: resolveOrigins(options.allowedOrigins),
     widgetUrl: options.widgetUrl,
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 10_000),
@@ -225,5 +353,9 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
       windowMs: positiveInteger(limits.windowMs, 'rateLimit.windowMs', 60_000),
     },
     cookie: resolveCookie(options.cookie),
+    // Made last, once every other option passed: a misconfigured proxy leaves no store behind.
+    store: store ?? memoryStore(),
+    ownsStore: store === undefined,
+    orphanAfterMs,
   };
 }

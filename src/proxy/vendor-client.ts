@@ -4,12 +4,12 @@
  * follows a redirect, and accepts only the documented JSON; anything else
  * becomes an error in the vendor's schema with the status the proxy answers.
  */
-import { parseRetryAfter } from '../backoff.js';
-import { MALFORMED } from '../classify-response.js';
-import { parseJson, readTextCapped } from '../json-body.js';
-import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../konpro-api.js';
-import { isValidSessionId, sessionResourceUrl } from '../session-id.js';
-import { errorBody, ProxyErrorCode } from './errors.js';
+import { parseRetryAfter } from '../shared/backoff.js';
+import { MALFORMED, MAX_BODY_BYTES, parseJson, readTextCapped } from '../shared/json-body.js';
+import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../shared/konpro-api.js';
+import { isValidSessionId, sessionResourceUrl } from '../shared/session-id.js';
+import { errorBody, ProxyErrorCode, vendorCodeForStatus, vendorErrorMessage } from './errors.js';
+import { redactSecrets } from './log.js';
 import type { ResolvedOptions, SessionSettings, VendorSessionAnswer } from './options.js';
 
 export type VendorFailureReason =
@@ -31,12 +31,11 @@ export interface VendorFailure {
   body: ErrorBody;
   /** The vendor's `Retry-After`, kept when the proxy answers the vendor's 429 or 5xx. */
   retryAfter?: string;
+  /** The vendor's own words (code, message, details), the API key taken out: for the server log, never an answer. */
+  vendorText?: string;
 }
 
 export type VendorResult<T> = { ok: true; value: T } | VendorFailure;
-
-/** Documented answers are a few hundred bytes; a larger one is not one of them. */
-const MAX_BODY_BYTES = 64 * 1024;
 
 export class VendorClient {
   readonly #config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>;
@@ -107,7 +106,7 @@ export class VendorClient {
         if (timedOut) return this.#timeout();
         parsed = MALFORMED;
       }
-      return interpret(response, parsed, accept);
+      return interpret(response, parsed, accept, apiKey);
     } finally {
       clearTimeout(timer);
     }
@@ -123,10 +122,28 @@ export class VendorClient {
   }
 }
 
-function interpret<T>(response: Response, parsed: unknown, accept: (value: unknown) => T | undefined): VendorResult<T> {
+function interpret<T>(
+  response: Response,
+  parsed: unknown,
+  accept: (value: unknown) => T | undefined,
+  apiKey: string,
+): VendorResult<T> {
   const { status } = response;
-  const vendorError = isErrorBody(parsed) ? keepErrorBody(parsed) : undefined;
+  const vendorError = isErrorBody(parsed) ? keepErrorBody(parsed, status) : undefined;
   const requestId = vendorError?.request_id;
+  const vendorText = isErrorBody(parsed) ? describeVendorError(parsed, apiKey) : undefined;
+  const result = interpretStatus(response, parsed, accept, vendorError, requestId);
+  return result.ok || vendorText === undefined ? result : { ...result, vendorText };
+}
+
+function interpretStatus<T>(
+  response: Response,
+  parsed: unknown,
+  accept: (value: unknown) => T | undefined,
+  vendorError: ErrorBody | undefined,
+  requestId: string | undefined,
+): VendorResult<T> {
+  const { status } = response;
   if (status >= 200 && status < 300) {
     const value = parsed === MALFORMED ? undefined : accept(parsed);
     if (value !== undefined) return { ok: true, value };
@@ -176,10 +193,36 @@ function withRetryAfter(result: VendorFailure, response: Response): VendorFailur
     : result;
 }
 
-/** The vendor's error, rebuilt from the documented fields only. */
-function keepErrorBody(body: ErrorBody): ErrorBody {
-  const requestId = typeof body.request_id === 'string' && body.request_id.length <= 200 ? body.request_id : undefined;
-  return errorBody(body.error.code, body.error.message, requestId, body.error.details);
+const VENDOR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+const VENDOR_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** How much of the vendor's text a log line keeps. */
+const MAX_VENDOR_TEXT = 1000;
+
+/**
+ * The vendor's error as the browser may see it: the code (the guard reads
+ * codes that name the session), a fixed message for it, the session it
+ * names, and the request id. Nothing else of the vendor's text: it can echo
+ * part of the key or name internal accounts.
+ */
+function keepErrorBody(body: ErrorBody, status: number): ErrorBody {
+  const code = VENDOR_CODE.test(body.error.code) ? body.error.code : vendorCodeForStatus(status);
+  const requestId =
+    typeof body.request_id === 'string' && VENDOR_REQUEST_ID.test(body.request_id) ? body.request_id : undefined;
+  const { details } = body.error;
+  const sessionId = isRecord(details) && isValidSessionId(details.session_id) ? details.session_id : undefined;
+  return errorBody(
+    code,
+    vendorErrorMessage(code, status),
+    requestId,
+    sessionId === undefined ? undefined : { session_id: sessionId },
+  );
+}
+
+/** The vendor's words for the server log: `CODE: message {details}`, capped, the API key out even in part. */
+function describeVendorError(body: ErrorBody, apiKey: string): string {
+  const details = body.error.details === undefined ? '' : ` ${JSON.stringify(body.error.details)}`;
+  const text = `${body.error.code}: ${body.error.message}${details}`;
+  return redactSecrets(text.length > MAX_VENDOR_TEXT ? `${text.slice(0, MAX_VENDOR_TEXT)}…` : text, [apiKey]);
 }
 
 function isSessionAnswer(value: unknown): value is VendorSessionAnswer {

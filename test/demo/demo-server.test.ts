@@ -10,6 +10,7 @@ import { startDemoServer } from '../../demo/server.js';
 import { safeNext } from '../../demo/site/auth.js';
 import { readConfig } from '../../demo/site/config.js';
 import { BUNDLE_PATH } from '../../demo/site/pages.js';
+import { requires } from '../support/prerequisites.js';
 import { rawRequest } from './helpers.js';
 
 let demo: DemoServer;
@@ -72,7 +73,7 @@ void describe('demo server', () => {
 
   void it(
     'serves the built element from dist/',
-    { skip: existsSync(BUNDLE_PATH) ? false : 'run npm run build first' },
+    { skip: requires(existsSync(BUNDLE_PATH) ? false : `no build at ${BUNDLE_PATH}: run npm run build first`) },
     async () => {
       const response = await fetch(`${origin}/dist/konpro-widget-guard.min.js`);
       assert.equal(response.status, 200);
@@ -134,6 +135,31 @@ void describe('demo server', () => {
       cleared.some((c) => /^kwg_/.test(c) && /Max-Age=0/.test(c)),
       'the binding cookie is cleared',
     );
+  });
+
+  void it("refuses a sign-out from another site (the proxy's origin check) and ends nothing", async () => {
+    const cookie = await signIn('Barbara');
+    const created = await fetch(`${origin}/api/widget-sessions`, {
+      method: 'POST',
+      headers: { 'X-Konpro-Guard': '1', Origin: origin, cookie },
+    });
+    const { session_id: sessionId } = (await created.json()) as { session_id: string };
+    const all = `${cookie}; ${cookiesOf(created)}`;
+    const foreign: Array<Record<string, string>> = [
+      { Origin: 'https://evil.example' },
+      { Origin: 'null' },
+      // A sibling subdomain (same site, another origin) is not one of the demo's pages either.
+      { 'Sec-Fetch-Site': 'same-site' },
+    ];
+    for (const headers of foreign) {
+      const init = form({ next: '/' }, { ...headers, cookie: all });
+      if (!('Origin' in headers)) delete (init.headers as Record<string, string>).Origin;
+      const refused = await fetch(`${origin}/auth/signout`, init);
+      assert.equal(refused.status, 403, JSON.stringify(headers));
+      assert.equal(refused.headers.getSetCookie().length, 0);
+    }
+    assert.equal(demo.simulator!.store.endReason(demo.simulator!.store.get(sessionId)!), null, 'still running');
+    assert.deepEqual(await whoIs(cookie), { name: 'Barbara', kind: 'person' }, 'still signed in');
   });
 
   void it('signs a kiosk in as a device, once, without signing anyone out', async () => {

@@ -2,8 +2,8 @@
 // helpers that check the vendor wire format on every answer.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import type { ErrorBody } from '../../src/konpro-api.js';
-import { isErrorBody } from '../../src/konpro-api.js';
+import type { ErrorBody } from '../../src/shared/konpro-api.js';
+import { isErrorBody } from '../../src/shared/konpro-api.js';
 import type { KonproSimulatorOptions, RunningSimulator } from '../../demo/simulator/index.js';
 import { startSimulatorServer } from '../../demo/simulator/index.js';
 

@@ -2,7 +2,7 @@
 // and the "session terminated" errors the guard must recognise.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { classifyResponse, Verdict } from '../../src/classify-response.js';
+import { classifyResponse, Verdict } from '../../src/detection/classify-response.js';
 import type { RunningSimulator } from './helpers.js';
 import { assertVendorError, call, createSession, KEY_A, startSimulator, withKey } from './helpers.js';
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sendNotFound, serveFile } from '../../demo/simulator/static.js';
+import { sendNotFound, serveFile } from '../../demo/static.js';
 import type { RunningSimulator } from './helpers.js';
 import { call, rawRequest, startSimulator } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // error codes, and "sessions belong to the key that made them".
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import type { RunningSimulator } from './helpers.js';
 import { assertVendorError, call, createSession, KEY_A, KEY_B, startSimulator, withKey } from './helpers.js';
 

@@ -14,8 +14,9 @@ import { chromium } from 'playwright-core';
 import { createKonproSimulator } from '../../demo/simulator/index.js';
 import type { KonproSimulator } from '../../demo/simulator/index.js';
 import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from '../support/chromium.mjs';
+import { requires } from '../support/prerequisites.js';
 
-const skip = missingBrowser;
+const skip = requires(missingBrowser);
 const ARGS = [...chromiumArgs, ...fakeMediaArgs];
 
 // Records every microphone track a frame obtains, so the test can see them stop.

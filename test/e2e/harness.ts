@@ -11,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { chromiumArgs, executablePath, fakeMediaArgs, missingBrowser } from '../support/chromium.mjs';
+import { requires } from '../support/prerequisites.js';
 import type { DemoServer } from '../../demo/server.js';
 import { startDemoServer } from '../../demo/server.js';
 import type { KonproSimulator, LoggedRequest } from '../../demo/simulator/index.js';
 import { BUNDLE_PATH } from '../../demo/site/pages.js';
 
-/** A reason to skip (one clear message), or `false`. */
-export const skip = missingBrowser;
+/** A reason to skip (one clear message), or `false`; a skip fails the run (see prerequisites.ts). */
+export const skip = requires(missingBrowser);
 
 const ARGS = [...chromiumArgs, ...fakeMediaArgs];
 

@@ -113,3 +113,23 @@ void describe('endSessions(request)', () => {
     assert.equal(vendor.requests.length, 0);
   });
 });
+
+void describe("isSameOrigin(request), for the site's logout route", () => {
+  const post = (headers: Record<string, string>) => new Request(`${SITE}/logout`, { method: 'POST', headers });
+
+  void it("accepts a form or fetch from the site's own pages, and a request without either header", () => {
+    const { proxy } = makeProxy(vendor);
+    assert.equal(proxy.isSameOrigin(post({ origin: SITE, 'sec-fetch-site': 'same-origin' })), true);
+    assert.equal(proxy.isSameOrigin(post({ origin: SITE })), true);
+    assert.equal(proxy.isSameOrigin(post({})), true, 'no Origin and no Sec-Fetch-Site: not a browser cross-site post');
+  });
+
+  void it('refuses what the proxy\'s own routes refuse: another origin, a look-alike, "null", another site', () => {
+    const { proxy } = makeProxy(vendor);
+    for (const origin of ['https://evil.test', 'https://site.test.evil.test', 'http://site.test', 'null', ''])
+      assert.equal(proxy.isSameOrigin(post({ origin })), false, origin);
+    for (const site of ['cross-site', 'same-site', 'none'])
+      assert.equal(proxy.isSameOrigin(post({ origin: SITE, 'sec-fetch-site': site })), false, site);
+    assert.equal(proxy.isSameOrigin(post({ 'sec-fetch-site': 'cross-site' })), false);
+  });
+});

@@ -50,6 +50,43 @@ void describe('createWidgetSessionProxy(options)', () => {
     rejects({ secret: 'short-secret' }, /secret must be at least 32 characters \(got 12\)/);
   });
 
+  void it('refuses a secret with too little variety, or the API key as the secret', () => {
+    rejects({ secret: 'a'.repeat(40) }, /secret is one character repeated; use a random value.*openssl rand/);
+    rejects(
+      { secret: 'abababababababababababababababab' },
+      /secret has only 2 different characters; use a random value/,
+    );
+    rejects({ secret: 'abcd1234'.repeat(5) }, /secret is a short run of characters repeated; use a random value/);
+    rejects({ secret: API_KEY }, /secret is the API key: use a value of its own/);
+    rejects({ secret: `prefix-${API_KEY}` }, /secret contains the API key: use a value of its own/);
+    // What `openssl rand -hex 16` and `-base64 32` print passes.
+    createWidgetSessionProxy({ ...valid, secret: '9f86d081884c7d659a2feaa0c55ad015' });
+    createWidgetSessionProxy({ ...valid, secret: 'q1+9vRkL0c3TzN2bWm5yXa8hJf4uEo6sDg7pIt0='.slice(0, 44) });
+  });
+
+  void it('refuses a base URL that would send the API key in clear to another host', () => {
+    for (const baseUrl of [
+      'http://api.konpro.ai',
+      'http://10.0.0.5:8080',
+      'http://simulator/konpro',
+      'http://localhost.evil.test',
+    ]) {
+      rejects(
+        { baseUrl },
+        /baseUrl .* would send the API key unencrypted: use https:\/\/ \(plain http: only for a simulator on this machine/,
+      );
+    }
+    for (const baseUrl of [
+      'http://127.0.0.1:9000',
+      'http://localhost:8000/konpro',
+      'http://[::1]:8000',
+      'http://127.1.2.3',
+      'https://api.konpro.ai',
+    ]) {
+      createWidgetSessionProxy({ ...valid, baseUrl });
+    }
+  });
+
   void it('refuses a malformed base URL', () => {
     rejects({ baseUrl: 'api.konpro.ai' }, /baseUrl must be an absolute URL such as "https:\/\/api.konpro.ai"/);
     rejects({ baseUrl: 'ftp://api.konpro.ai' }, /baseUrl must use https:/);

@@ -18,7 +18,7 @@ before(async () => {
     KONPRO_API_KEY: vendor.simulator.apiKey,
     KONPRO_API_BASE: vendor.baseUrl,
     KONPRO_AVATAR_ID: 'avatar_recipes',
-    WIDGET_PROXY_SECRET: 'recipes-secret-recipes-secret-recipes-secret',
+    WIDGET_PROXY_SECRET: 'recipes-7Hq2vXz9Lr4mKc1Tn8bWp3sYd6Gf0Ja5',
     SITE_ORIGIN,
     PORT: '0',
     HOST: '127.0.0.1',
@@ -138,6 +138,30 @@ for (const [recipe, start] of recipes) {
           'signed out of the site',
         );
         assert.notEqual(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'deleted at the vendor');
+      } finally {
+        await site.close();
+      }
+    });
+
+    void it('refuses a logout posted from another site, and ends nothing', async () => {
+      const site = await start();
+      try {
+        const user = ['user=alice'];
+        const created = await guardFetch(site, 'POST', '/api/widget-sessions', user);
+        const { session_id: sessionId } = (await created.json()) as { session_id: string };
+        const binding = cookiePairs(created);
+        for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }] as Array<
+          Record<string, string>
+        >) {
+          const logout = await site.send('/logout', {
+            method: 'POST',
+            headers: { ...headers, Cookie: [...user, ...binding].join('; ') },
+            redirect: 'manual',
+          });
+          assert.equal(logout.status, 403);
+          assert.deepEqual(logout.headers.getSetCookie(), [], 'nobody signed out');
+        }
+        assert.equal(vendor.simulator.store.get(sessionId)?.deletedAt ?? null, null, 'the session still runs');
       } finally {
         await site.close();
       }

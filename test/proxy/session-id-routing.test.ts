@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isValidSessionId } from '../../src/session-id.js';
+import { isValidSessionId } from '../../src/shared/session-id.js';
 import { reply } from './support/fake-vendor.js';
 import { fakeVendorForFile, BASE_PATH, guardRequest, makeProxy, send, SITE } from './support/harness.js';
 

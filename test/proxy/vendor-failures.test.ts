@@ -2,8 +2,9 @@
 // not get, always the vendor's error schema, nothing followed or waited on forever.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyResponse, Verdict } from '../../src/classify-response.js';
-import { reply, type Reply } from './support/fake-vendor.js';
+import { classifyResponse, Verdict } from '../../src/detection/classify-response.js';
+import { vendorErrorMessage } from '../../src/proxy/errors.js';
+import { API_KEY, reply, type Reply } from './support/fake-vendor.js';
 import {
   assertError,
   fakeVendorForFile,
@@ -59,21 +60,111 @@ void describe('vendor answers the proxy passes on', () => {
           reply.error(status, code, 'vendor trouble', {}, `vendor-${status}`),
         ]);
         assertError(answer, status, code);
-        assert.equal(answer.body.error.message, 'vendor trouble');
+        // The vendor's own words stay in the server log (issue 13, item 5): the browser gets a fixed message.
+        assert.notEqual(answer.body.error.message, 'vendor trouble');
+        assert.equal(answer.logs.at(-1)?.vendorText, `${code}: vendor trouble`);
         assert.equal(answer.body.request_id, `vendor-${status}`);
         assert.equal(classifyResponse(answer.status, answer.body).verdict, Verdict.Transient);
       }
     }
   });
 
-  void it('keeps a vendor 4xx error with its details', async () => {
+  void it('keeps a vendor 4xx error: status, code and request_id (its message and details stay in the log)', async () => {
     const body = {
       error: { code: 'INSUFFICIENT_PERMISSIONS', message: 'not your account', details: { hint: 'x' } },
       request_id: 'vendor-403',
     };
     const answer = await withVendorReply('DELETE', [reply.json(403, body)]);
     assert.equal(answer.status, 403);
-    assert.deepEqual(answer.body, body);
+    assert.deepEqual(answer.body, {
+      error: { code: 'INSUFFICIENT_PERMISSIONS', message: vendorErrorMessage('INSUFFICIENT_PERMISSIONS', 403) },
+      request_id: 'vendor-403',
+    });
+    assert.equal(answer.logs.at(-1)?.vendorText, 'INSUFFICIENT_PERMISSIONS: not your account {"hint":"x"}');
+  });
+});
+
+void describe('vendor error text', () => {
+  const account = 'acct_8812_internal';
+  const partialKey = API_KEY.slice(0, 16);
+
+  void it('never reaches the browser: only the code, a fixed message for it, the session it names and the request id', async () => {
+    for (const method of methods) {
+      const answer = await withVendorReply(method, [
+        reply.json(403, {
+          error: {
+            code: 'INSUFFICIENT_PERMISSIONS',
+            message: `key ${partialKey}… may not act for account ${account}`,
+            details: { account_id: account, session_id: 'sess_1', key: `${partialKey}…` },
+          },
+          request_id: 'vendor-403',
+        }),
+      ]);
+      assert.equal(answer.status, 403);
+      assert.deepEqual(answer.body, {
+        error: {
+          code: 'INSUFFICIENT_PERMISSIONS',
+          message: vendorErrorMessage('INSUFFICIENT_PERMISSIONS', 403),
+          details: { session_id: 'sess_1' },
+        },
+        request_id: 'vendor-403',
+      });
+      assert.ok(!answer.text.includes(account) && !answer.text.includes(partialKey.slice(0, 8)), answer.text);
+
+      // The server log keeps the vendor's words for the operator, the key taken out even where it is partial.
+      const entry = answer.logs.at(-1)!;
+      assert.equal(entry.event, 'vendor-rejected');
+      assert.match(entry.vendorText!, new RegExp(account));
+      assert.ok(!entry.vendorText!.includes(partialKey.slice(0, 8)), entry.vendorText);
+      assert.match(entry.vendorText!, /\[redacted\]/);
+    }
+  });
+
+  void it('gives each code one fixed message, whatever the vendor wrote; 404s, 429s and 5xx alike', async () => {
+    for (const [status, code, method] of [
+      [404, 'RESOURCE_NOT_FOUND', 'GET'],
+      [429, 'RATE_LIMIT_EXCEEDED', 'POST'],
+      [500, 'PROCESSING_ERROR', 'DELETE'],
+      [503, 'SERVICE_UNAVAILABLE', 'GET'],
+      [400, 'VALIDATION_ERROR', 'POST'],
+    ] as const) {
+      const messages = new Set<string>();
+      for (const text of [`internal host db-7.${account}`, 'something else entirely']) {
+        const answer = await withVendorReply(method, [
+          reply.json(status, { error: { code, message: text, details: { trace: account } }, request_id: 'r-1' }),
+        ]);
+        assertError(answer, status, code);
+        assert.ok(!answer.text.includes(account), answer.text);
+        assert.equal(answer.body.error.details, undefined);
+        messages.add(answer.body.error.message);
+      }
+      assert.equal(messages.size, 1, `${code}: one message`);
+    }
+  });
+
+  void it('replaces a code or request id that is not one (it could carry anything)', async () => {
+    const answer = await withVendorReply('GET', [
+      reply.json(403, {
+        error: { code: `denied for ${account}`, message: 'no' },
+        request_id: `req <script>${account}</script>`,
+      }),
+    ]);
+    assertError(answer, 403, 'INSUFFICIENT_PERMISSIONS');
+    assert.ok(!answer.text.includes(account), answer.text);
+    assert.match(answer.body.request_id, /^[0-9a-f-]{36}$/);
+  });
+
+  void it('keeps a code the guard reads as "the session ended", with the session it names', async () => {
+    const answer = await withVendorReply('GET', [
+      reply.json(403, {
+        error: { code: 'SESSION_TERMINATED', message: `ended by ${account}`, details: { session_id: 'sess_1' } },
+        request_id: 'r-2',
+      }),
+    ]);
+    assertError(answer, 403, 'SESSION_TERMINATED');
+    assert.equal(answer.body.error.details.session_id, 'sess_1');
+    assert.equal(classifyResponse(answer.status, answer.body).verdict, Verdict.Ended);
+    assert.ok(!answer.text.includes(account));
   });
 });
 

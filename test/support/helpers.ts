@@ -1,4 +1,5 @@
 // Helpers shared by the browser tests.
+import { expect } from '@esm-bundle/chai';
 import { fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testing-helpers';
 import '../../src/index.js';
 import type { KonproWidgetGuard } from '../../src/index.js';
@@ -16,6 +17,31 @@ export const WIDGET = '/test/fixtures/widget.html?session_id={session_id}';
 
 export function frameOf(guard: KonproWidgetGuard): HTMLIFrameElement | null {
   return guard.shadowRoot!.querySelector('iframe');
+}
+
+/**
+ * An element in one line (tag, id, part, src), or `null`: what an assertion about elements should
+ * compare or print. A failing chai assertion whose actual value is an element makes web-test-runner
+ * try to serialise it (and the document it hangs in), and the file then runs into its time limit
+ * with no test named; a string fails in a second, by name.
+ */
+export function describeElement(element: Element | null | undefined): string | null {
+  if (!element) return null;
+  const attributes = ['id', 'part', 'src', 'title']
+    .map((name) => [name, element.getAttribute(name)] as const)
+    .filter(([, value]) => value !== null)
+    .map(([name, value]) => ` ${name}="${value!.length > 100 ? `${value!.slice(0, 100)}…` : value!}"`)
+    .join('');
+  return `<${element.localName}${attributes}>${element.isConnected ? '' : ' (disconnected)'}`;
+}
+
+/**
+ * Asserts that the guard shows no widget frame. On failure it names the frame that is still there
+ * (see {@link describeElement}) and the guard's state, instead of handing the element to the runner.
+ */
+export function expectNoFrame(guard: KonproWidgetGuard, message = 'the widget frame is gone'): void {
+  const frame = frameOf(guard);
+  expect(frame && `${describeElement(frame)} (guard state ${guard.state})`, message).to.equal(null);
 }
 
 export async function activeGuard(attributes: Record<string, string> = {}): Promise<KonproWidgetGuard> {
@@ -52,8 +78,13 @@ export class FakeProxy {
   async reset(): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/reset`, { method: 'POST' });
   }
+  /** Requests that match a fault are served by it: `{method?, id?, times?, status?, retryAfter?, body?, delayMs?, drop?, hold?}`. */
   async faults(...faults: Array<Record<string, unknown>>): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  }
+  /** Lets every request held by a `hold` fault go on. */
+  async release(): Promise<void> {
+    await fetch(`/test-api/control/${this.ns}/release`, { method: 'POST' });
   }
   async session(id: string, change: { status?: string; expiresAt?: string } = {}): Promise<void> {
     await fetch(`/test-api/control/${this.ns}/sessions`, { method: 'POST', body: JSON.stringify({ id, ...change }) });

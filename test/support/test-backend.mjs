@@ -4,7 +4,8 @@
 // - `/test-api/proxy/{ns}` is a guard proxy (the contract's "Proxy HTTP contract"),
 //   one independent instance per namespace `ns` so test files never share state.
 // - `/test-api/control/{ns}` scripts that proxy: faults, session states, and
-//   a log of every request it received.
+//   a log of every request it received (logged on arrival, before any fault:
+//   a `hold` fault keeps the request waiting until `release`).
 // - For the README recipes: `/api/widget-sessions` is that proxy too (namespace
 //   "recipes"), `/node_modules/konpro-widget-guard/...` is this package, and
 //   `/test-api/bundle/{name}.js` bundles test/fixtures/{name}.jsx|js with esbuild
@@ -21,7 +22,7 @@ const namespaces = new Map();
 function namespace(name) {
   let ns = namespaces.get(name);
   if (!ns) {
-    ns = { sessions: new Map(), faults: [], log: [], expiresInMs: 3_600_000 };
+    ns = { sessions: new Map(), faults: [], log: [], held: new Set(), expiresInMs: 3_600_000 };
     namespaces.set(name, ns);
   }
   return ns;
@@ -39,6 +40,23 @@ function vendorError(ctx, status, code, message, headers) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A request held by a `hold` fault waits here until `release` (or a reset), at most ten seconds. */
+function hold(ns) {
+  return new Promise((resolve) => {
+    const release = () => {
+      clearTimeout(timer);
+      ns.held.delete(release);
+      resolve();
+    };
+    const timer = setTimeout(release, 10_000);
+    ns.held.add(release);
+  });
+}
+
+function releaseAll(ns) {
+  for (const release of [...ns.held]) release();
+}
 
 async function readJson(ctx) {
   const chunks = [];
@@ -73,6 +91,7 @@ async function proxy(ctx, ns, id) {
   ns.log.push(entry);
 
   const fault = takeFault(ns, method, id);
+  if (fault?.hold) await hold(ns);
   if (fault?.delayMs) await sleep(fault.delayMs);
   if (fault?.drop) {
     entry.outcome = 'dropped';
@@ -151,7 +170,12 @@ async function proxy(ctx, ns, id) {
 
 async function control(ctx, ns, rest) {
   if (ctx.method === 'GET' && rest === 'log') return json(ctx, 200, ns.log);
+  if (ctx.method === 'POST' && rest === 'release') {
+    releaseAll(ns);
+    return json(ctx, 200, { ok: true });
+  }
   if (ctx.method === 'POST' && rest === 'reset') {
+    releaseAll(ns);
     ns.sessions.clear();
     ns.faults.length = 0;
     ns.log.length = 0;

@@ -27,7 +27,10 @@ createServer(toNodeListener(proxy)).listen(0);
 const app = express();
 app.use(toNodeListener(proxy));
 app.post('/logout', async (req, res) => {
-  const result = await proxy.endSessions(toFetchRequest(req));
+  const request = toFetchRequest(req);
+  expectType<Equal<ReturnType<typeof proxy.isSameOrigin>, boolean>>();
+  if (!proxy.isSameOrigin(request)) return res.sendStatus(403);
+  const result = await proxy.endSessions(request);
   expectType<Equal<typeof result, EndSessionsResult>>();
   res.append('Set-Cookie', result.setCookie).redirect(303, '/');
 });

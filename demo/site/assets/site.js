@@ -81,6 +81,7 @@ let signingOut = false;
 const END_REASONS = {
   logout: 'You logged out: the widget was removed at once.',
   terminated: 'The avatar service ended this session (it was revoked or is no longer valid).',
+  revoked: 'The site ended this session on every device (signed out everywhere, or an administrator revoked it).',
   expired: 'The session reached its time limit.',
   'other-tab': 'The session ended in another tab of this site.',
   idle: 'The session ended after a period without activity.',
@@ -125,6 +126,9 @@ for (const id of ['new-session', 'error-retry', 'start-retry']) {
 // --- Signing out -----------------------------------------------------------------------------------
 signOutForm.addEventListener('submit', (event) => {
   event.preventDefault();
+  // form.submit() below sends no submitter: say in a field which button it was.
+  const everywhere = /** @type {SubmitEvent} */ (event).submitter?.id === 'logout-everywhere';
+  /** @type {HTMLInputElement} */ (signOutForm.elements.namedItem('everywhere')).value = everywhere ? '1' : '0';
   void signOut();
 });
 

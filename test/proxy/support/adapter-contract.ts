@@ -36,6 +36,7 @@ function guardFetch(url: string, method: string, path: string, cookies: string[]
 
 /** A stand-in for the proxy under BASE_PATH that answers every request with `answer()`. */
 function standIn(answer: () => Response): WidgetSessionProxy {
+  // Only what the adapters use of a proxy: the handler, basePath, handles().
   return Object.assign(() => Promise.resolve(answer()), {
     basePath: BASE_PATH,
     handles: (input: Request | URL | string) => {
@@ -43,7 +44,7 @@ function standIn(answer: () => Response): WidgetSessionProxy {
       return url.pathname === BASE_PATH || url.pathname.startsWith(`${BASE_PATH}/`);
     },
     endSessions: () => Promise.resolve({ ended: [], failed: [], setCookie: [] }),
-  });
+  }) as unknown as WidgetSessionProxy; // (the registry's methods are never called by an adapter)
 }
 
 async function withSite<T>(mount: MountSite, proxy: WidgetSessionProxy, run: (url: string) => Promise<T>) {

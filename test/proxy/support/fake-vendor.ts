@@ -67,6 +67,8 @@ export const reply = {
   drop: (): Reply => (res) => res.socket?.destroy(),
 };
 
+const defaultId = (n: number) => `sess_${n}`;
+
 export class FakeVendor {
   readonly requests: VendorRequest[] = [];
   readonly sessions = new Map<string, StoredSession>();
@@ -74,6 +76,8 @@ export class FakeVendor {
   readonly #prefix: string;
   readonly #queued: Reply[] = [];
   #next = 1;
+  /** The id of the n-th session created (reset to `sess_{n}` between tests). */
+  idOf: (n: number) => string = defaultId;
 
   /** A fake vendor whose API lives under `{prefix}/v1/widget/sessions`, once it {@link listen}s. */
   constructor(prefix = '') {
@@ -109,6 +113,7 @@ export class FakeVendor {
     this.requests.length = 0;
     this.#queued.length = 0;
     this.sessions.clear();
+    this.idOf = defaultId;
   }
 
   async close(): Promise<void> {
@@ -139,7 +144,7 @@ export class FakeVendor {
     const collection = `${this.#prefix}/v1/widget/sessions`;
     if (request.url === collection && request.method === 'POST') {
       const { settings } = JSON.parse(request.body) as { settings: { max_duration: number } };
-      const session = this.#session(`sess_${this.#next++}`, settings.max_duration);
+      const session = this.#session(this.idOf(this.#next++), settings.max_duration);
       this.sessions.set(session.session_id, session);
       return reply.json(201, session)(res, request);
     }

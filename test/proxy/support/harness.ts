@@ -3,8 +3,8 @@
 // test file can assert at the end that the API key never appeared in any.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach } from 'node:test';
+import { createProxy, type ProxyTimings } from '../../../src/proxy/create-proxy.js';
 import {
-  createWidgetSessionProxy,
   type ProxyLogEntry,
   type WidgetSessionProxy,
   type WidgetSessionProxyOptions,
@@ -50,24 +50,34 @@ export interface TestProxy {
   logs: ProxyLogEntry[];
 }
 
-/** A proxy for the fake vendor; the signed-in user is the `site_user` cookie (the site's own session). */
-export function makeProxy(vendor: FakeVendor, overrides: Partial<WidgetSessionProxyOptions> = {}): TestProxy {
+/**
+ * A proxy for the fake vendor; the signed-in user is the `site_user` cookie (the site's own session).
+ * `timings` shortens the proxy's heartbeat and sweep intervals.
+ */
+export function makeProxy(
+  vendor: FakeVendor,
+  overrides: Partial<WidgetSessionProxyOptions> = {},
+  timings: Partial<ProxyTimings> = {},
+): TestProxy {
   const logs: ProxyLogEntry[] = [];
-  const proxy = createWidgetSessionProxy({
-    apiKey: API_KEY,
-    baseUrl: vendor.baseUrl,
-    agenticAvatarId: 'avatar-1',
-    secret: SECRET,
-    allowedOrigins: [SITE],
-    authorize: (request) => /(?:^|;\s*)site_user=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1] ?? null,
-    widgetUrl: (session) => `https://widget.test/embed?session=${session.session_id}`,
-    timeoutMs: 2_000,
-    log: (entry) => {
-      logs.push(entry);
-      remember(JSON.stringify(entry));
+  const proxy = createProxy(
+    {
+      apiKey: API_KEY,
+      baseUrl: vendor.baseUrl,
+      agenticAvatarId: 'avatar-1',
+      secret: SECRET,
+      allowedOrigins: [SITE],
+      authorize: (request) => /(?:^|;\s*)site_user=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1] ?? null,
+      widgetUrl: (session) => `https://widget.test/embed?session=${session.session_id}`,
+      timeoutMs: 2_000,
+      log: (entry) => {
+        logs.push(entry);
+        remember(JSON.stringify(entry));
+      },
+      ...overrides,
     },
-    ...overrides,
-  });
+    timings,
+  );
   return { proxy, logs };
 }
 

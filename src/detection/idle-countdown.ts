@@ -1,0 +1,139 @@
+/**
+ * The kiosk's idle countdown, as a controller of the guard: watches for
+ * inactivity while a session is active (see idle.ts), shows a visible,
+ * accessible countdown before the reset, which any activity cancels, and
+ * moves focus to its button and back.
+ */
+import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { dispatch } from '../element/events.js';
+import type { GuardStrings } from '../element/strings.js';
+import { activityHub, watchIdle, type IdleWatch } from './idle.js';
+import { childScope } from '../platform/async.js';
+
+type Host = ReactiveControllerHost & HTMLElement & { readonly renderRoot: HTMLElement | DocumentFragment };
+
+export interface IdleSettings {
+  /** Seconds without activity before `onIdle`; 0: off. */
+  timeout: number;
+  /** Seconds of countdown before that. */
+  warning: number;
+  /** Whether focus sits in the widget frame (activity the page cannot otherwise see). */
+  frameFocused(): boolean;
+  onIdle(): void;
+}
+
+export class IdleCountdown implements ReactiveController {
+  readonly #host: Host;
+  readonly #strings: () => GuardStrings;
+  readonly #announce: (text: string) => void;
+  #watch: IdleWatch | undefined;
+  #scope: AbortController | undefined;
+  /** Seconds left in the countdown, while it shows. */
+  #secondsLeft: number | undefined;
+  /** Where focus was before the countdown took it, to give it back. */
+  #focusBefore: HTMLElement | null = null;
+
+  constructor(host: Host, strings: () => GuardStrings, announce: (text: string) => void) {
+    this.#host = host;
+    this.#strings = strings;
+    this.#announce = announce;
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    this.stop();
+  }
+
+  /** Whether the countdown shows. */
+  get showing(): boolean {
+    return this.#secondsLeft !== undefined;
+  }
+
+  /** (Re)starts the watch for the session whose scope is `signal`; a timeout of 0 leaves it off. */
+  restart(signal: AbortSignal, settings: IdleSettings): void {
+    if (signal.aborted) return;
+    this.stop();
+    if (settings.timeout <= 0) return;
+    const scope = childScope(signal);
+    this.#scope = scope;
+    const current = () => this.#scope === scope && !scope.signal.aborted;
+    this.#watch = watchIdle(
+      {
+        timeoutMs: settings.timeout * 1000,
+        warningMs: Math.min(settings.warning, settings.timeout) * 1000,
+        onWarning: (secondsLeft) => current() && this.#show(secondsLeft),
+        onCancel: () => this.hide(true),
+        onIdle: () => current() && settings.onIdle(),
+      },
+      scope.signal,
+    );
+    // Focus moving into the widget frame is activity the page cannot otherwise see.
+    window.addEventListener('blur', () => settings.frameFocused() && this.activity(), { signal: scope.signal });
+  }
+
+  /** Activity the guard itself saw (its frame, its button). */
+  activity(): void {
+    this.#watch?.activity();
+  }
+
+  /** Ends the watch and takes the countdown away (focus stays where it is). */
+  stop(): void {
+    this.#scope?.abort();
+    this.#scope = undefined;
+    this.#watch = undefined;
+    this.hide(false);
+  }
+
+  /** Takes the countdown away; `restoreFocus`: give focus back to where it was before. */
+  hide(restoreFocus: boolean): void {
+    if (this.#secondsLeft === undefined) return;
+    const button = this.#host.renderRoot.querySelector('.still-here');
+    const focusOnButton = button !== null && deepActiveElement() === button;
+    this.#secondsLeft = undefined;
+    this.#host.requestUpdate();
+    const previous = this.#focusBefore;
+    this.#focusBefore = null;
+    if (restoreFocus && focusOnButton && previous?.isConnected) activityHub().quietly(() => previous.focus());
+  }
+
+  render(strings: GuardStrings): TemplateResult | typeof nothing {
+    if (this.#secondsLeft === undefined) return nothing;
+    return html`
+      <div
+        part="warning"
+        class="warning"
+        role="alertdialog"
+        aria-modal="true"
+        aria-labelledby="idle-title"
+        aria-describedby="idle-message"
+      >
+        <div class="warning-box">
+          <p id="idle-title" class="warning-title">${strings.idleTitle}</p>
+          <p id="idle-message">${strings.idleMessage(this.#secondsLeft)}</p>
+          <button class="still-here" type="button" @click=${() => this.activity()}>${strings.stillHere}</button>
+        </div>
+      </div>
+    `;
+  }
+
+  #show(secondsLeft: number): void {
+    const first = this.#secondsLeft === undefined;
+    this.#secondsLeft = secondsLeft;
+    this.#host.requestUpdate();
+    dispatch(this.#host, 'konpro-idle-warning', { secondsLeft });
+    if (!first) return;
+    this.#announce(this.#strings().idleAnnouncement(secondsLeft));
+    this.#focusBefore = deepActiveElement();
+    void this.#host.updateComplete.then(() => {
+      const button = this.#host.renderRoot.querySelector<HTMLElement>('.still-here');
+      if (this.#secondsLeft !== undefined && button) activityHub().quietly(() => button.focus());
+    });
+  }
+}
+
+/** The focused element, looking inside open shadow roots. */
+function deepActiveElement(): HTMLElement | null {
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active instanceof HTMLElement ? active : null;
+}

@@ -1,0 +1,72 @@
+/**
+ * The guards of one page (in shadow roots too), and what they settle among
+ * themselves: a session ended in one ends in every other guard of the page
+ * showing it, one guard reports each settled delete, and every guard hears
+ * that storage is unavailable. (Between tabs, the tab channel does this.)
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { DeleteOutbox } from '../outbox/outbox.js';
+import type { EndedSessions } from '../session/ended-sessions.js';
+import type { GuardConfig } from './config.js';
+
+export interface PageGuardPorts {
+  /** The session this guard holds. */
+  held(): string | undefined;
+  /** Whether this guard asked for the delete of `sessionId`. */
+  asked(sessionId: string): boolean;
+  /** Another guard of the page ended the session this one shows. */
+  endedElsewhere(): void;
+}
+
+/** The connected guards, in the order they connected. */
+const guards = new Set<PageGuard>();
+
+export class PageGuard implements ReactiveController {
+  readonly #config: GuardConfig;
+  readonly #ended: EndedSessions;
+  readonly #outbox: DeleteOutbox;
+  readonly #ports: PageGuardPorts;
+
+  constructor(
+    host: ReactiveControllerHost,
+    config: GuardConfig,
+    ended: EndedSessions,
+    outbox: DeleteOutbox,
+    ports: PageGuardPorts,
+  ) {
+    this.#config = config;
+    this.#ended = ended;
+    this.#outbox = outbox;
+    this.#ports = ports;
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    guards.add(this);
+    // Where IndexedDB fails, guarantees 2 and 4 hold for this page only: say so.
+    this.#ended.onStorageError = this.#outbox.onStorageError = (error) => {
+      for (const guard of guards) {
+        guard.#config.error(
+          'storage-unavailable',
+          `IndexedDB is unavailable (${String(error)}): ended sessions and pending deletes are kept for this page only`,
+          true,
+        );
+      }
+    };
+  }
+
+  hostDisconnected(): void {
+    guards.delete(this);
+  }
+
+  /** Ends `sessionId` in the other guards of the page that show it. */
+  endElsewhere(sessionId: string): void {
+    for (const guard of guards) if (guard !== this && guard.#ports.held() === sessionId) guard.#ports.endedElsewhere();
+  }
+
+  /** Whether this guard reports the settled delete of `sessionId`: the one that asked, else the first one. */
+  reports(sessionId: string): boolean {
+    const all = [...guards];
+    return (all.find((guard) => guard.#ports.asked(sessionId)) ?? all[0]) === this;
+  }
+}

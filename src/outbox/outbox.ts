@@ -1,0 +1,303 @@
+/**
+ * The deletes of logged-out sessions, kept until the proxy confirms them:
+ * what the element calls (`submit`, `attach`, `subscribe`, `replay`). The
+ * work on each delete is a worker's (worker.ts), the records the store's
+ * (store.ts, and journal.ts for the logout's own task).
+ *
+ * - A delete is journaled synchronously in the logout's own task (see
+ *   outbox-journal.ts), written to IndexedDB before the first network
+ *   attempt, and leaves the pending state only when the proxy confirms it
+ *   (2xx, or "gone").
+ *   A confirmed delete stays a while as a tombstone, so a late logout of the
+ *   same session in another tab does not send it again.
+ * - 429, 5xx, time-outs and network errors are retried with capped
+ *   exponential backoff and full jitter, honouring `Retry-After` (which no
+ *   replay skips). 400/401/403 cannot succeed by retrying now: they fail at
+ *   once, and the entry stays, to be tried again on the next load (the user
+ *   may have signed in again) until the age limit.
+ * - One tab at a time works on a delete (a tab lock per delete); the others
+ *   wait behind it and take over from storage if it dies. Every settlement is
+ *   told to the other tabs, so each tab that asked for the delete hears how it
+ *   ended.
+ * - Pending deletes are replayed on load, when the page comes back online and
+ *   when it becomes visible; every attempt uses `keepalive`, and a delete
+ *   waiting for its retry is sent at once when the page is hidden.
+ */
+import type { UseStore } from 'idb-keyval';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff.js';
+import type { DeleteDetail, DeleteOutcome } from '../element/events.js';
+import { callProxy, type ProxyAnswer } from '../net/proxy-client.js';
+import { onPage } from '../platform/page-lifecycle.js';
+import { tabChannel, type TabChannel, type TabMessage } from '../tabs/tab-channel.js';
+import { tabLocks, type TabLocks } from '../tabs/tab-lock.js';
+import { OutboxJournal } from './journal.js';
+import { openOutboxStore, OutboxStore, type OutboxEntry } from './store.js';
+import { DeleteWorker, type WorkerContext } from './worker.js';
+
+export type { OutboxEntry };
+
+export interface DeleteOutboxOptions {
+  /** A pending delete older than this is given up, with an event. */
+  maxAgeMs: number;
+  /** How long a confirmed delete is remembered, to not send it twice. */
+  tombstoneMs: number;
+  backoff: BackoffOptions;
+  /** Time limit of one attempt. */
+  timeoutMs: number;
+}
+
+const OUTBOX_DEFAULTS: DeleteOutboxOptions = {
+  maxAgeMs: 24 * 3600_000,
+  tombstoneMs: 15 * 60_000,
+  backoff: DEFAULT_BACKOFF,
+  timeoutMs: 10_000,
+};
+
+export interface DeleteOutboxDeps {
+  store?: UseStore | null;
+  locks?: TabLocks;
+  channel?: TabChannel;
+  journal?: OutboxJournal;
+  send?: (url: string) => Promise<ProxyAnswer>;
+  now?: () => number;
+  random?: () => number;
+  options?: Partial<DeleteOutboxOptions>;
+}
+
+type SettleListener = (detail: DeleteDetail) => void;
+
+const LOCK_PREFIX = 'konpro-widget-guard:delete:';
+
+export class DeleteOutbox {
+  /** Called once if IndexedDB fails and the outbox falls back to memory (then only this tab knows). */
+  onStorageError: ((error: unknown) => void) | undefined;
+  /** Tunable (tests slow the backoff down, say); the workers read it at each step. */
+  readonly options: DeleteOutboxOptions;
+  readonly #store: OutboxStore;
+  readonly #channel: TabChannel;
+  readonly #journal: OutboxJournal;
+  /** Deletes journaled but not yet in IndexedDB, by URL. */
+  readonly #unwritten = new Set<string>();
+  /** What the workers use of this outbox (and nothing else does). */
+  readonly #context: WorkerContext;
+  readonly #workers = new Map<string, DeleteWorker>();
+  readonly #listeners = new Set<SettleListener>();
+  #attachments = 0;
+  #pageListeners: AbortController | undefined;
+  #replayed = false;
+  #hearing: AbortController | undefined;
+
+  constructor(deps: DeleteOutboxDeps = {}) {
+    const store = (this.#store = new OutboxStore(deps.store === undefined ? openOutboxStore() : deps.store, (error) =>
+      this.onStorageError?.(error),
+    ));
+    const locks = deps.locks ?? tabLocks();
+    const channel = (this.#channel = deps.channel ?? tabChannel());
+    this.#journal = deps.journal ?? new OutboxJournal();
+    const options = (this.options = { ...OUTBOX_DEFAULTS, ...deps.options });
+    this.#context = {
+      store,
+      options,
+      send: deps.send ?? ((url) => callProxy('DELETE', url, { keepalive: true, timeoutMs: options.timeoutMs })),
+      now: deps.now ?? Date.now,
+      random: deps.random ?? Math.random,
+      lock: (key, work, signal) => locks.run(LOCK_PREFIX + key, work, signal),
+      emit: (detail) => {
+        for (const listener of [...this.#listeners]) listener(detail);
+      },
+      post: (message) => channel.post(message),
+      done: (key, worker) => {
+        if (this.#workers.get(key) === worker) this.#workers.delete(key);
+        this.#refreshPageListeners();
+      },
+    };
+  }
+
+  /** Whether deletes survive a reload (IndexedDB works). */
+  get persistent(): boolean {
+    return this.#store.persistent;
+  }
+
+  /**
+   * Queues the delete of `sessionId` at `url` and delivers it. Resolves with
+   * the first settlement: `deleted`, `already-gone`, `failed`, or `queued`
+   * when it will be retried (later settlements reach the listeners).
+   */
+  submit(url: string, sessionId: string): Promise<DeleteOutcome> {
+    const fresh: OutboxEntry = { url, sessionId, createdAt: this.#context.now(), attempts: 0, nextAttemptAt: 0 };
+    // Durable before this call returns, even if the page is closed right after.
+    this.#journal.add(fresh);
+    this.#unwritten.add(url);
+    this.#refreshPageListeners();
+    return this.#persistAndRun(fresh);
+  }
+
+  async #persistAndRun(fresh: OutboxEntry): Promise<DeleteOutcome> {
+    const { url, sessionId } = fresh;
+    let entry: OutboxEntry;
+    try {
+      entry = await this.#store.write(url, (existing) => {
+        if (!existing || this.#expiredTombstone(existing)) return fresh;
+        // Asked again for a delete the proxy refused before: try it again now.
+        if (existing.failed) return { ...existing, failed: undefined, nextAttemptAt: 0 };
+        return existing;
+      });
+      this.#journal.remove(url);
+    } finally {
+      this.#unwritten.delete(url);
+    }
+    if (entry.settled) {
+      return { sessionId, outcome: entry.settled.outcome, attempts: entry.attempts };
+    }
+    return this.#worker(url, sessionId, true).first;
+  }
+
+  /**
+   * Picks up every pending delete of the origin that no tab here works on
+   * yet. `onLoad`: also those the proxy refused before (on the next load
+   * only, not on every return to the tab).
+   */
+  async replay(onLoad = false): Promise<void> {
+    // Deletes journaled by pages that closed before IndexedDB had them.
+    for (const journaled of this.#journal.entries()) {
+      if (this.#unwritten.has(journaled.url)) continue; // being written by this page right now
+      const { sentAt, ...rest } = journaled;
+      // A closing page sent it: let that request finish before another goes out.
+      const sentUntil = sentAt === undefined ? undefined : sentAt + this.options.timeoutMs;
+      await this.#store.write(journaled.url, (existing) => {
+        if (!existing) {
+          return {
+            ...rest,
+            attempts: sentAt === undefined ? 0 : 1,
+            nextAttemptAt: 0,
+            ...(sentUntil === undefined ? {} : { notBefore: sentUntil }),
+          };
+        }
+        if (sentUntil === undefined || existing.settled) return existing;
+        return { ...existing, notBefore: Math.max(existing.notBefore ?? 0, sentUntil) };
+      });
+      this.#journal.remove(journaled.url);
+    }
+    for (const [key, entry] of await this.#store.all()) {
+      if (entry.settled) {
+        if (this.#expiredTombstone(entry)) await this.#store.remove(key);
+        continue;
+      }
+      if (entry.failed && !onLoad) continue;
+      this.#worker(key, entry.sessionId, onLoad);
+    }
+    this.#pokeAll();
+  }
+
+  /**
+   * Keeps the outbox listening to the page (online, visible, hidden) until
+   * `signal` aborts; the first attachment of the page replays what is pending.
+   */
+  attach(signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.#attachments += 1;
+    if (!this.#hearing) {
+      // Once per outbox, for the life of the page: every settlement is heard once.
+      this.#hearing = new AbortController();
+      this.#channel.subscribe((message) => this.#hear(message), this.#hearing.signal);
+    }
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#attachments -= 1;
+        this.#refreshPageListeners();
+      },
+      { once: true },
+    );
+    this.#refreshPageListeners();
+    if (!this.#replayed) {
+      this.#replayed = true;
+      void this.replay(true);
+    }
+  }
+
+  /** Hears every settlement that concerns a delete this tab asked for or replays. */
+  subscribe(listener: SettleListener, signal: AbortSignal): void {
+    this.#listeners.add(listener);
+    signal.addEventListener('abort', () => this.#listeners.delete(listener), { once: true });
+  }
+
+  /** Pending deletes this tab works on or waits for (for tests and the bench). */
+  get pendingKeys(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  #expiredTombstone(entry: OutboxEntry): boolean {
+    return entry.settled !== undefined && this.#context.now() - entry.settled.at > this.options.tombstoneMs;
+  }
+
+  #worker(key: string, sessionId: string, retryFailed: boolean): DeleteWorker {
+    let worker = this.#workers.get(key);
+    if (!worker) {
+      worker = new DeleteWorker(this.#context, key, sessionId, retryFailed);
+      this.#workers.set(key, worker);
+      this.#refreshPageListeners();
+      worker.start();
+    }
+    return worker;
+  }
+
+  #hear(message: TabMessage): void {
+    if (message.kind !== 'delete-settled') return;
+    this.#workers.get(message.key)?.heard(message);
+  }
+
+  #pokeAll(): void {
+    for (const worker of this.#workers.values()) worker.poke();
+  }
+
+  #refreshPageListeners(): void {
+    const needed = this.#attachments > 0 || this.#workers.size > 0 || this.#unwritten.size > 0;
+    if (needed && !this.#pageListeners) {
+      this.#pageListeners = new AbortController();
+      const workers = () => this.#workers.values();
+      onPage(
+        {
+          online: () => void this.replay(),
+          // Visible again, or back from the back/forward cache: pick up what was left to other tabs.
+          returned: () => void this.replay(),
+          hidden: () => {
+            for (const worker of workers()) worker.sendNow();
+          },
+          leaving: (persisted) => {
+            for (const worker of workers()) {
+              worker.sendNow();
+              // The request outlives the page (keepalive), but the write that tells the next page
+              // to let it finish may not: say so synchronously, so no second one overlaps it.
+              const inflight = worker.inflight;
+              if (inflight) this.#journal.add(inflight);
+              // A page in the back/forward cache must hold no lock and wait for none: it would
+              // keep the other tabs from the work (or be evicted). Storage has the entry; another
+              // tab, or this one when it is shown again, picks it up.
+              worker.leave();
+            }
+            // The page is going away before IndexedDB had these: send them now (keepalive);
+            // the journal still has them for the next load, should this attempt fail.
+            if (persisted) return;
+            for (const url of this.#unwritten) {
+              this.#journal.markSent(url, this.#context.now());
+              void this.#context.send(url).catch(() => {});
+            }
+          },
+        },
+        this.#pageListeners.signal,
+      );
+    } else if (!needed && this.#pageListeners) {
+      this.#pageListeners.abort();
+      this.#pageListeners = undefined;
+    }
+  }
+}
+
+let shared: DeleteOutbox | undefined;
+
+/** The page-wide outbox every guard shares. */
+export function deleteOutbox(): DeleteOutbox {
+  shared ??= new DeleteOutbox();
+  return shared;
+}

@@ -1,0 +1,216 @@
+/**
+ * The registry of live sessions: which sessions each user has on every
+ * device and when a page last showed each. It adds what the signed cookies
+ * cannot know; ownership checks never depend on it. Ending a session here
+ * takes it out of the registry (exactly one caller gets its record, however
+ * many race) and publishes it on the revocation feed, which reaches every
+ * open page of its user through the event streams.
+ */
+import { describeInvalidSessionId, isValidSessionId } from '../../shared/session-id.js';
+import type { RegisteredSession, ServerEndReason } from '../store/store.js';
+import type { GuardedStore } from './guarded-store.js';
+import type { Recorder } from './recorder.js';
+import type { DeleteOutcome, DeleteTarget, ServerDeletes } from './server-deletes.js';
+
+/** What `revokeUser` and `revokeSession` did. */
+export interface RevokeResult {
+  /** Sessions the vendor ended now (or had already ended). */
+  ended: string[];
+  /** Sessions the vendor could not end now; their deletes are queued and retried. */
+  failed: string[];
+}
+
+/** Options of `revokeUser` and `revokeSession`. */
+export interface RevokeOptions {
+  /** What the pages are told (`event: ended`, `data.reason`). Default `revoked`. */
+  reason?: ServerEndReason;
+}
+
+const REASONS: ReadonlySet<string> = new Set<ServerEndReason>([
+  'revoked',
+  'logout',
+  'terminated',
+  'expired',
+  'orphaned',
+]);
+
+/** Stale sessions one sweep looks at; the rest wait for the next. */
+const SWEEP_BATCH = 100;
+/** Vendor deletes a revocation or sweep sends at once. */
+const CONCURRENCY = 8;
+
+export interface SessionRegistryOptions {
+  store: GuardedStore;
+  deletes: ServerDeletes;
+  record: Recorder;
+  /** 0: no orphan sweep. */
+  orphanAfterMs: number;
+  instanceId: string;
+  leaseMs: number;
+  /** The longest a session lives (`max_duration`): the expiry of a session the registry does not know. */
+  sessionLifetimeMs: number;
+  /** Whether one of this instance's open streams reports the session now. */
+  shownHere: (sessionId: string) => boolean;
+}
+
+export class SessionRegistry {
+  readonly #options: SessionRegistryOptions;
+
+  constructor(options: SessionRegistryOptions) {
+    this.#options = options;
+  }
+
+  /** A new session of `userId`. */
+  async created(session: RegisteredSession): Promise<void> {
+    await this.#options.store.attempt((s) => s.register(session));
+  }
+
+  /** A page showed these sessions now (a status check). */
+  async shown(sessionIds: readonly string[]): Promise<void> {
+    await this.#options.store.attempt((s) => s.touch(sessionIds, Date.now()));
+  }
+
+  /**
+   * A session ended (the vendor said so, or the proxy decided it): out of the
+   * registry and onto the feed. `reason` may depend on the record (expired or
+   * terminated). Resolves with the record, when this caller took it.
+   */
+  async ended(
+    sessionId: string,
+    reason: ServerEndReason | ((session: RegisteredSession) => ServerEndReason),
+  ): Promise<RegisteredSession | undefined> {
+    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    if (!taken.ok || !taken.value) return undefined;
+    await this.#publish(taken.value, typeof reason === 'function' ? reason(taken.value) : reason);
+    return taken.value;
+  }
+
+  /** A delete target for a session whose record may be gone: the longest possible life, no known user. */
+  fallbackTarget(sessionId: string, session?: RegisteredSession): DeleteTarget {
+    return session ?? { sessionId, userId: '', expiresAt: Date.now() + this.#options.sessionLifetimeMs };
+  }
+
+  async revokeUser(userId: unknown, options: RevokeOptions | undefined): Promise<RevokeResult> {
+    if (typeof userId !== 'string' || userId === '')
+      throw new TypeError(
+        `konpro-widget-guard/proxy: revokeUser(userId) needs the user id string authorize() returns, got ${describe(userId)}`,
+      );
+    const reason = reasonOf(options, 'revokeUser');
+    const sessions = await this.#options.store.require((s) => s.list({ userId }), 'revokeUser');
+    const result: RevokeResult = { ended: [], failed: [] };
+    await forEachLimited(sessions, CONCURRENCY, async (session) => {
+      const taken = await this.#options.store.attempt((s) => s.unregister(session.sessionId));
+      // Someone else (a logout, another revocation, the sweep) ended it meanwhile.
+      if (taken.ok && !taken.value) return;
+      const record = taken.ok && taken.value ? taken.value : session;
+      await this.#publish(record, reason);
+      tally(result, record.sessionId, await this.#options.deletes.end(record, reason));
+    });
+    await this.#options.record('info', 'session-revoked', { userId }, { reason, detail: summary(result) });
+    return result;
+  }
+
+  async revokeSession(sessionId: unknown, options: RevokeOptions | undefined): Promise<RevokeResult> {
+    if (!isValidSessionId(sessionId))
+      throw new TypeError(
+        `konpro-widget-guard/proxy: revokeSession(sessionId): ${describeInvalidSessionId(sessionId)}`,
+      );
+    const reason = reasonOf(options, 'revokeSession');
+    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    const record = taken.ok ? taken.value : undefined;
+    if (record) await this.#publish(record, reason);
+    // A session the registry does not know (it was lost, or never registered) may still be live at
+    // the vendor: a revocation deletes it anyway. Only a vendor 404 makes it "unknown".
+    const target = this.fallbackTarget(sessionId, record);
+    const result: RevokeResult = { ended: [], failed: [] };
+    const outcome = await this.#options.deletes.end(target, reason);
+    if (record || outcome !== 'already-gone') tally(result, sessionId, outcome);
+    await this.#options.record('info', 'session-revoked', { sessionId }, { reason, detail: summary(result) });
+    return result;
+  }
+
+  /** Live sessions, of one user or all, oldest first. Rejects when the store does not answer. */
+  async list(filter: unknown): Promise<RegisteredSession[]> {
+    if (filter !== undefined && (typeof filter !== 'object' || filter === null))
+      throw new TypeError('konpro-widget-guard/proxy: listSessions(filter) takes {userId?} or nothing');
+    const { userId } = (filter ?? {}) as { userId?: unknown };
+    if (userId !== undefined && (typeof userId !== 'string' || userId === ''))
+      throw new TypeError(
+        `konpro-widget-guard/proxy: listSessions({userId}) needs a user id string, got ${describe(userId)}`,
+      );
+    return this.#options.store.require((s) => s.list(userId === undefined ? {} : { userId }), 'listSessions');
+  }
+
+  /** Ends sessions no page has shown for `orphanAfterMs`, each under a lease; resolves with their ids. */
+  async sweepOrphans(): Promise<string[]> {
+    const { orphanAfterMs, store, instanceId, leaseMs } = this.#options;
+    if (orphanAfterMs === 0) return [];
+    const cutoff = Date.now() - orphanAfterMs;
+    const stale = await store.attempt((s) => s.stale(cutoff, SWEEP_BATCH));
+    if (!stale.ok) return [];
+    const orphaned: string[] = [];
+    await forEachLimited(stale.value, CONCURRENCY, async ({ sessionId }) => {
+      if (this.#options.shownHere(sessionId)) {
+        // A stream here reports it; its last touch did not reach the store in time.
+        await store.attempt((s) => s.touch([sessionId], Date.now()));
+        return;
+      }
+      const key = `delete:${sessionId}`;
+      const leased = await store.attempt((s) => s.lease(key, instanceId, leaseMs));
+      if (!leased.ok || !leased.value) return;
+      try {
+        const taken = await store.attempt((s) => s.unregister(sessionId));
+        if (!taken.ok || !taken.value) return;
+        const session = taken.value;
+        if (session.lastSeenAt >= cutoff) {
+          // A page showed it between the two reads: it is not an orphan after all.
+          await store.attempt((s) => s.register(session));
+          return;
+        }
+        await this.#publish(session, 'orphaned');
+        await this.#options.deletes.end(session, 'orphaned');
+        orphaned.push(sessionId);
+        await this.#options.record('info', 'session-orphaned', session, { reason: 'orphaned' });
+      } finally {
+        await store.attempt((s) => s.release(key, instanceId));
+      }
+    });
+    return orphaned;
+  }
+
+  async #publish(session: RegisteredSession, reason: ServerEndReason): Promise<void> {
+    const { sessionId, userId } = session;
+    await this.#options.store.attempt((s) => s.publish({ sessionId, userId, reason, at: Date.now() }));
+  }
+}
+
+function reasonOf(options: RevokeOptions | undefined, method: string): ServerEndReason {
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw new TypeError(`konpro-widget-guard/proxy: ${method}'s second argument is {reason?} or nothing`);
+  const reason = options?.reason ?? 'revoked';
+  if (!REASONS.has(reason))
+    throw new TypeError(
+      `konpro-widget-guard/proxy: ${method} reason must be one of ${[...REASONS].join(', ')}, got ${describe(reason)}`,
+    );
+  return reason;
+}
+
+function tally(result: RevokeResult, sessionId: string, outcome: DeleteOutcome): void {
+  (outcome === 'deleted' || outcome === 'already-gone' ? result.ended : result.failed).push(sessionId);
+}
+
+function summary(result: RevokeResult): string {
+  return `${result.ended.length} ended, ${result.failed.length} failed`;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : value === null ? 'null' : typeof value;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

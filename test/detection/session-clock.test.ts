@@ -1,0 +1,62 @@
+// The session clock (src/detection/session-clock.ts): expiry by wall-clock time, and a machine that slept.
+import { expect } from '@esm-bundle/chai';
+import { watchClock } from '../../src/detection/session-clock.js';
+import { sleep } from '../support/helpers.js';
+
+describe('session clock', () => {
+  it('ends at the deadline, and at once for a deadline already past', async () => {
+    const scope = new AbortController();
+    let deadline = Date.now() + 150;
+    const fired: number[] = [];
+    const clock = watchClock(
+      { deadline: () => deadline, onDeadline: () => fired.push(Date.now()), onWake: () => {} },
+      scope.signal,
+    );
+    await sleep(60);
+    expect(fired).to.deep.equal([]);
+    await sleep(200);
+    expect(fired.length).to.equal(1);
+    deadline = Date.now() - 1;
+    clock.check();
+    expect(fired.length).to.equal(2, 'a past deadline ends it on the next check');
+    scope.abort();
+  });
+
+  it('re-arms when the deadline moves, and checks nothing once its scope ends', async () => {
+    const scope = new AbortController();
+    let deadline: number | undefined = Date.now() + 60_000;
+    let fired = 0;
+    const clock = watchClock({ deadline: () => deadline, onDeadline: () => fired++, onWake: () => {} }, scope.signal);
+    deadline = Date.now() + 80;
+    clock.rearm();
+    await sleep(200);
+    expect(fired).to.equal(1);
+    scope.abort();
+    deadline = Date.now() - 1;
+    clock.check();
+    await sleep(50);
+    expect(fired).to.equal(1);
+  });
+
+  it('tells a wake when the wall clock jumps past its heartbeat (the machine slept)', async () => {
+    const scope = new AbortController();
+    let offset = 0;
+    let woke = 0;
+    watchClock(
+      {
+        deadline: () => undefined,
+        onDeadline: () => {},
+        onWake: () => woke++,
+        heartbeatMs: 40,
+        now: () => Date.now() + offset,
+      },
+      scope.signal,
+    );
+    await sleep(100);
+    expect(woke).to.equal(0);
+    offset = 60_000;
+    await sleep(100);
+    expect(woke).to.equal(1);
+    scope.abort();
+  });
+});

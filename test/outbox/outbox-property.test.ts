@@ -1,0 +1,124 @@
+import { expect } from '@esm-bundle/chai';
+import fc from 'fast-check';
+import { createStore, entries } from 'idb-keyval';
+import type { DeleteOutbox, OutboxEntry } from '../../src/outbox/outbox.js';
+import { OutboxJournal } from '../../src/outbox/journal.js';
+import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
+
+/**
+ * Random interleavings of logouts in several tabs, proxy failures (5xx, 429,
+ * dropped connections, slow answers past the time limit), tab reloads that
+ * kill whatever the tab was doing, and pauses. Whatever happens, once the
+ * tabs are left alone every logged-out session is confirmed deleted, nothing
+ * stays pending, and sessions nobody logged out are untouched.
+ */
+
+interface OutboxTab extends Window {
+  outbox: DeleteOutbox;
+  ready?: boolean;
+}
+
+type Command =
+  | { kind: 'logout'; tab: number; session: number }
+  | { kind: 'fault'; fault: keyof typeof FAULTS }
+  | { kind: 'reload'; tab: number }
+  | { kind: 'pause'; ms: number };
+
+const TABS = 3;
+const SESSIONS = 4;
+
+const FAULTS = {
+  status503: { method: 'DELETE', status: 503 },
+  status429: { method: 'DELETE', status: 429, retryAfter: 0 },
+  drop: { method: 'DELETE', drop: true },
+  slow: { method: 'DELETE', delayMs: 2500 }, // past the tabs' 2 s limit: a time-out
+};
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('logout' as const),
+      tab: fc.nat(TABS - 1),
+      session: fc.nat(SESSIONS - 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      fault: fc.constantFrom<keyof typeof FAULTS>('status503', 'status429', 'drop', 'slow'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('reload' as const), tab: fc.nat(TABS - 1) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
+);
+
+async function openTab(host: HTMLElement, storeName: string): Promise<HTMLIFrameElement> {
+  const frame = document.createElement('iframe');
+  frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+  host.append(frame);
+  await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
+  return frame;
+}
+
+describe('DeleteOutbox under random interleavings (fast-check)', () => {
+  it('every logout is eventually confirmed, exactly once, and nothing is lost', async function () {
+    this.timeout(180_000);
+    const host = document.createElement('div');
+    document.body.append(host);
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { minLength: 4, maxLength: 14 }), async (commands) => {
+          const proxy = new FakeProxy();
+          const storeName = uniqueId('prop');
+          const sessions = Array.from({ length: SESSIONS }, () => uniqueId('p'));
+          for (const id of sessions) await proxy.session(id);
+          const urlOf = (id: string) => new URL(`${proxy.url}/${id}`, location.href).href;
+          const tabs = await Promise.all(Array.from({ length: TABS }, () => openTab(host, storeName)));
+          const loggedOut = new Set<string>();
+
+          for (const step of commands) {
+            if (step.kind === 'logout') {
+              const id = sessions[step.session];
+              loggedOut.add(id);
+              // Not awaited: the tab carries on while the next command runs.
+              void (tabs[step.tab].contentWindow as OutboxTab).outbox.submit(urlOf(id), id).catch(() => {});
+            } else if (step.kind === 'fault') {
+              await proxy.faults(FAULTS[step.fault]);
+            } else if (step.kind === 'reload') {
+              tabs[step.tab].remove(); // the tab dies mid-whatever
+              tabs[step.tab] = await openTab(host, storeName);
+            } else {
+              await sleep(step.ms);
+            }
+          }
+
+          const store = createStore(storeName, 'deletes');
+          // Pending: in IndexedDB and not settled, or still only in the journal of a page that died.
+          const journal = new OutboxJournal(`${storeName}:`);
+          const pending = async () =>
+            (await entries<string, OutboxEntry>(store)).filter(([, e]) => !e.settled).length + journal.entries().length;
+          await until(async () => (await pending()) === 0, 'outbox drained', 30_000);
+
+          const log = await proxy.deletes();
+          for (const id of sessions) {
+            const confirmations = log.filter((e) => e.id === id && e.outcome === 'deleted').length;
+            expect(confirmations, `session ${id} confirmed`).to.equal(loggedOut.has(id) ? 1 : 0);
+            if (!loggedOut.has(id))
+              expect(
+                log.filter((e) => e.id === id),
+                `no delete for ${id}`,
+              ).to.deep.equal([]);
+          }
+          const tombstones = (await entries<string, OutboxEntry>(store)).map(([, e]) => e.sessionId).sort();
+          expect(tombstones).to.deep.equal([...loggedOut].sort());
+          for (const tab of tabs) tab.remove();
+        }),
+        { numRuns: 25, interruptAfterTimeLimit: 150_000 },
+      );
+    } finally {
+      host.remove();
+    }
+  });
+});
