@@ -21,7 +21,10 @@ const widgetSessions = (request) => proxy(toFetchRequest(request.raw));
 app.all('/api/widget-sessions', widgetSessions);
 app.all('/api/widget-sessions/*', widgetSessions);
 app.post('/logout', async (request, reply) => {
-  const { setCookie } = await proxy.endSessions(toFetchRequest(request.raw));
+  const fetchRequest = toFetchRequest(request.raw);
+  // POST only, and only from your own pages: another site cannot sign your users out.
+  if (!proxy.isSameOrigin(fetchRequest)) return reply.code(403).send();
+  const { setCookie } = await proxy.endSessions(fetchRequest);
   return reply.header('Set-Cookie', [...setCookie, ...signOut()]).redirect('/', 303);
 });
 await app.listen({ port: Number(process.env.PORT ?? 8000), host: process.env.HOST ?? '127.0.0.1' });

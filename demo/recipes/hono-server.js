@@ -21,6 +21,8 @@ const app = new Hono();
 app.all('/api/widget-sessions', (c) => proxy(c.req.raw));
 app.all('/api/widget-sessions/*', (c) => proxy(c.req.raw));
 app.post('/logout', async (c) => {
+  // POST only, and only from your own pages: another site cannot sign your users out.
+  if (!proxy.isSameOrigin(c.req.raw)) return c.body(null, 403);
   const { setCookie } = await proxy.endSessions(c.req.raw);
   for (const cookie of [...setCookie, ...signOut()]) c.header('Set-Cookie', cookie, { append: true });
   return c.redirect('/', 303);

@@ -78,7 +78,9 @@ export class TabChannel {
   #useBroadcastChannel: boolean;
   #storageListening = false;
 
-  constructor(useBroadcastChannel = typeof BroadcastChannel === 'function') {
+  // No page, no tabs: where there is no window (server-side rendering in Node, whose BroadcastChannel
+  // would keep the process alive) the channel stays closed.
+  constructor(useBroadcastChannel = typeof BroadcastChannel === 'function' && typeof window !== 'undefined') {
     this.#useBroadcastChannel = useBroadcastChannel;
     this.#open();
     if (useBroadcastChannel && typeof window !== 'undefined') {
