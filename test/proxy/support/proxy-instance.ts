@@ -4,11 +4,12 @@
 // what a site's own server code would call (revokeUser, sweep, health…) over the IPC channel.
 //
 // Configuration, from the environment: KWG_REDIS_URL, KWG_PREFIX, KWG_VENDOR_URL, KWG_API_KEY,
-// KWG_SECRET, KWG_SITE, and optionally KWG_TIMEOUT_MS, KWG_ORPHAN_AFTER_MS, KWG_SWEEP_MS, KWG_HEARTBEAT_MS.
+// KWG_SECRET, KWG_SITE, and optionally KWG_TIMEOUT_MS, KWG_ORPHAN_AFTER_MS, KWG_SWEEP_MS, KWG_HEARTBEAT_MS,
+// and KWG_STORE=memory (memoryStore() instead of Redis: the one-instance baseline of the bench).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProxy } from '../../../src/proxy/create-proxy.js';
-import { toNodeListener } from '../../../src/proxy/index.js';
+import { memoryStore, toNodeListener } from '../../../src/proxy/index.js';
 import { redisStore } from '../../../src/proxy/redis.js';
 
 /** A request from the parent: one of the proxy's server-side methods. */
@@ -40,7 +41,10 @@ function send(message: InstanceMessage): void {
   process.send?.(message);
 }
 
-const store = redisStore({ url: required('KWG_REDIS_URL'), prefix: required('KWG_PREFIX') });
+const store =
+  process.env.KWG_STORE === 'memory'
+    ? memoryStore()
+    : redisStore({ url: required('KWG_REDIS_URL'), prefix: required('KWG_PREFIX') });
 const sweepIntervalMs = optionalNumber('KWG_SWEEP_MS');
 const heartbeatMs = optionalNumber('KWG_HEARTBEAT_MS');
 const orphanAfterMs = optionalNumber('KWG_ORPHAN_AFTER_MS');

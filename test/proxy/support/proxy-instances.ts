@@ -13,6 +13,8 @@ const START_TIMEOUT_MS = 20_000;
 const CALL_TIMEOUT_MS = 20_000;
 
 export interface InstanceOptions {
+  /** Default `redis`; `memory` runs it on memoryStore() (redisUrl and prefix are then unused). */
+  store?: 'redis' | 'memory';
   redisUrl: string;
   prefix: string;
   vendorUrl: string;
@@ -69,6 +71,7 @@ export class ProxyInstance {
       KWG_API_KEY: API_KEY,
       KWG_SECRET: SECRET,
       KWG_SITE: SITE,
+      KWG_STORE: options.store ?? 'redis',
     };
     const optional: Array<[string, number | undefined]> = [
       ['KWG_TIMEOUT_MS', options.timeoutMs],
