@@ -8,14 +8,14 @@
  *
  * `npm start` builds and runs this file; tests call `startDemoServer({port: 0})`.
  * Environment: PORT, HOST, KONPRO_API_BASE, KONPRO_API_KEY, KONPRO_AVATAR_ID,
- * KONPRO_WIDGET_URL, DEMO_MAX_DURATION, DEMO_SECRET, DEMO_ORIGINS (see the README).
+ * KONPRO_WIDGET_URL, DEMO_MAX_DURATION, DEMO_SECRET, DEMO_ORIGINS, REDIS_URL, REDIS_PREFIX (see the README).
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import type { ProxyLogger, WidgetSessionProxy } from '../src/proxy/index.js';
+import type { ProxyLogger, WidgetSessionProxy, WidgetSessionStore } from '../src/proxy/index.js';
 import { createWidgetSessionProxy, memoryStore, toNodeListener } from '../src/proxy/index.js';
 import type { KonproSimulator } from './simulator/index.js';
 import { createKonproSimulator } from './simulator/index.js';
@@ -50,6 +50,10 @@ export interface DemoServer {
   proxy: WidgetSessionProxy;
   /** The simulator's dev key (printed at start); `undefined` with the real service, whose key is never shown. */
   devApiKey: string | undefined;
+  /** Where the proxy's vendor calls go (the simulator's API here, or `KONPRO_API_BASE`). */
+  vendorBase: string;
+  /** With `REDIS_URL`: where the store is, in words (never the URL's credentials). */
+  storeDescription: string | undefined;
   server: Server;
   close(): Promise<void>;
 }
@@ -64,16 +68,29 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
     server.once('error', reject);
     server.listen(options.port ?? Number(env.PORT ?? 8000), host, () => resolve());
   });
+  let store: WidgetSessionStore | undefined;
   try {
-    return wire(server, config, options);
+    store = await openStore(config);
+    return wire(server, config, options, store);
   } catch (error) {
+    await store?.close();
     server.close();
     throw error;
   }
 }
 
+/**
+ * The registry of live sessions, the retry queue and the revocation feed: in this process, or with
+ * `REDIS_URL` in Redis, shared with every demo process that uses it (the `redis` client is loaded only then).
+ */
+async function openStore(config: DemoConfig): Promise<WidgetSessionStore> {
+  if (!config.redis) return memoryStore();
+  const { redisStore } = await import('../src/proxy/redis.js');
+  return redisStore(config.redis);
+}
+
 /** Everything that needs the port: the proxy's origins and its way to the simulator. */
-function wire(server: Server, config: DemoConfig, options: DemoServerOptions): DemoServer {
+function wire(server: Server, config: DemoConfig, options: DemoServerOptions, store: WidgetSessionStore): DemoServer {
   const address = server.address() as AddressInfo;
   const { port } = address;
   const origin = `http://${urlHost(address.address)}:${port}`;
@@ -88,8 +105,6 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
   const auth = new SiteAuth(config.secret);
 
   const { simulator, upstream } = connectVendor(config, loopback);
-  // The registry of live sessions, the retry queue and the revocation feed: in this process.
-  const store = memoryStore();
   const proxy = createWidgetSessionProxy({
     store,
     apiKey: upstream.apiKey,
@@ -165,6 +180,8 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions): D
     simulator,
     proxy,
     devApiKey: simulator?.apiKey,
+    vendorBase: upstream.baseUrl,
+    storeDescription: config.redis ? describeRedis(config.redis) : undefined,
     server,
     close: async () => {
       // Open event streams end first, so the server is not left waiting for them.
@@ -213,6 +230,12 @@ function connectVendor(config: DemoConfig, loopback: string): { simulator?: Konp
   };
 }
 
+/** `Redis at host:port (prefix …), shared…`: the URL without its user and password. */
+function describeRedis(redis: { url: string; prefix: string }): string {
+  const where = URL.canParse(redis.url) ? new URL(redis.url).host || 'localhost' : 'REDIS_URL';
+  return `Redis at ${where} (prefix ${redis.prefix}), shared with every demo process that uses it`;
+}
+
 function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
@@ -256,7 +279,8 @@ async function main(): Promise<void> {
     `  Kiosk    ${demo.urls.kiosk}`,
     demo.urls.console
       ? `  Console  ${demo.urls.console}  (simulator: revoke sessions, inject faults)`
-      : '  Vendor   the real Konpro service (KONPRO_API_BASE); no simulator, no console',
+      : `  Vendor   ${demo.vendorBase} (KONPRO_API_BASE); no simulator, no console here`,
+    demo.storeDescription ? `  Store    ${demo.storeDescription}` : '',
     demo.devApiKey
       ? `  Dev API key  ${demo.devApiKey}  (the simulator accepts it, the proxy sends it; no browser ever sees it)`
       : '',

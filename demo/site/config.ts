@@ -29,6 +29,8 @@ export interface DemoConfig {
   secret: string;
   /** Origins allowed besides the server's own loopback ones. */
   extraOrigins: string[];
+  /** `REDIS_URL`: the proxy's store is Redis, shared with every demo process on it; unset: in memory. */
+  redis: { url: string; prefix: string } | undefined;
 }
 
 /** Reads the environment; throws an `Error` whose message says what to set. */
@@ -68,12 +70,16 @@ export function readConfig(env: DemoEnv): DemoConfig {
     if (!URL.canParse(origin) || new URL(origin).origin !== origin)
       throw new Error(`DEMO_ORIGINS entries must be exact origins like https://demo.example, got ${origin}`);
   }
+  const redisUrl = nonEmpty(env.REDIS_URL);
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl))
+    throw new Error('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
   return {
     vendor,
     avatarId: nonEmpty(env.KONPRO_AVATAR_ID) ?? 'avatar_demo',
     maxDuration,
     secret,
     extraOrigins,
+    redis: redisUrl === undefined ? undefined : { url: redisUrl, prefix: nonEmpty(env.REDIS_PREFIX) ?? 'kwg-demo:' },
   };
 }
 

@@ -5,7 +5,7 @@
  *   npm run bench                      the full run (about 4 minutes here)
  *   npm run bench -- --quick           fewer iterations, for development (indicative only)
  *   npm run bench -- --only=teardown   some figures (size, teardown, second-tab, interception,
- *                                      delivery, memory, proxy)
+ *                                      delivery, memory, proxy, fanout)
  *   npm run bench -- --markdown        also print the table as Markdown (for the README)
  *   BENCH_BUNDLE=path/to/other.min.js  measure a candidate build against the same baselines
  *
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.js';
 import { measureDelivery } from './delivery.js';
+import { measureFanout } from './fanout.js';
 import { measureInterception } from './interception.js';
 import { measureMemory } from './memory.js';
 import { measureProxyThroughput } from './proxy-throughput.js';
@@ -59,6 +60,7 @@ const FIGURES: Figure[] = [
     run: ({ browser, server, options }) => measureMemory(browser, server.origin, options),
   },
   { key: 'proxy', browser: false, run: ({ options }) => measureProxyThroughput(options) },
+  { key: 'fanout', browser: false, run: ({ options }) => measureFanout(options) },
 ];
 
 function parseArgs(argv: readonly string[]): {

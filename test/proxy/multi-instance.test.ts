@@ -1,0 +1,314 @@
+// Several proxy instances as separate processes on their own ports, one Redis between them (started,
+// killed and restarted by this file), one fake vendor: what a site behind a load balancer relies on.
+// A revocation on one instance reaches a page streaming from another within a second; a crashed
+// instance's delete is taken over once its lease lapses; Redis restarting or going away loses
+// nothing and never turns a live session into a terminated one.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { redisStore } from '../../src/proxy/redis.js';
+import { isFeedId, type WidgetSessionStore } from '../../src/proxy/store/store.js';
+import { openStream, until, type OpenStream } from './support/event-stream.js';
+import { FakeVendor, reply } from './support/fake-vendor.js';
+import { assertSecretsNeverSaid, BASE_PATH, SITE } from './support/harness.js';
+import { ProxyInstance, type InstanceOptions } from './support/proxy-instances.js';
+import { RedisServer } from './support/redis-server.js';
+
+// Durable, as a production Redis is: a kill -9 and restart keeps the registry and the queue.
+const redis = new RedisServer({ durable: true });
+const vendor = new FakeVendor();
+const PREFIX = `multi-${process.pid}:`;
+
+let a: ProxyInstance;
+let b: ProxyInstance;
+const started: ProxyInstance[] = [];
+/** The store as a third party sees it: what the instances left in Redis. */
+let inspect: WidgetSessionStore;
+
+async function instance(overrides: Partial<InstanceOptions> = {}): Promise<ProxyInstance> {
+  const started_ = await ProxyInstance.start({
+    redisUrl: redis.url,
+    prefix: PREFIX,
+    vendorUrl: vendor.baseUrl,
+    // The timers stay out of the way; each test sweeps when it means to.
+    sweepIntervalMs: 600_000,
+    heartbeatMs: 1_000,
+    ...overrides,
+  });
+  started.push(started_);
+  return started_;
+}
+
+// One hook each way, in order: Node 20 runs a file's root hooks side by side.
+before(async () => {
+  await Promise.all([redis.start(), vendor.listen()]);
+  [a, b] = await Promise.all([instance(), instance()]);
+  inspect = redisStore({ url: redis.url, prefix: PREFIX });
+});
+after(async () => {
+  await Promise.all(started.map((running) => running.stop()));
+  await inspect?.close();
+  await vendor.close();
+  await redis.stop();
+  assertSecretsNeverSaid();
+});
+
+let users = 0;
+const freshUser = () => `user${++users}`;
+
+function guardFetch(url: string, method: string, path: string, user: string, cookies: string[] = []) {
+  return fetch(`${url}${path}`, {
+    method,
+    headers: {
+      'x-konpro-guard': '1',
+      origin: SITE,
+      'sec-fetch-site': 'same-origin',
+      cookie: [`site_user=${user}`, ...cookies].join('; '),
+    },
+  });
+}
+
+/** Creates a session for `user` through `via`; its id and binding cookie. */
+async function createSession(via: ProxyInstance, user: string): Promise<{ sessionId: string; cookie: string }> {
+  const response = await guardFetch(via.url, 'POST', BASE_PATH, user);
+  assert.equal(response.status, 201, await response.clone().text());
+  const body = (await response.json()) as { session_id: string };
+  return { sessionId: body.session_id, cookie: response.headers.getSetCookie()[0].split(';')[0] };
+}
+
+/** A page following the event stream of `via` for its session. */
+async function streamFor(via: ProxyInstance, user: string, session: { sessionId: string; cookie: string }) {
+  const stream = await openStream(via.url, { user, cookies: [session.cookie], sessions: [session.sessionId] });
+  assert.equal(stream.status, 200, stream.text);
+  await stream.waitForComments(1, 5_000);
+  return stream;
+}
+
+function endedEvents(stream: OpenStream) {
+  return stream.events
+    .filter((event) => event.event === 'ended')
+    .map((event) => ({ id: event.id, ...(JSON.parse(event.data ?? '{}') as { session_id: string; reason: string }) }));
+}
+
+const deletesOf = (sessionId: string) =>
+  vendor.requests.filter((request) => request.method === 'DELETE' && request.url.endsWith(`/${sessionId}`));
+
+void describe('several proxy instances on one Redis', () => {
+  void it('a page streaming from instance B ends within a second when instance A revokes its user', async () => {
+    const user = freshUser();
+    const session = await createSession(a, user);
+    assert.deepEqual(
+      (await b.call<Array<{ sessionId: string }>>('listSessions', { userId: user })).map((s) => s.sessionId),
+      [session.sessionId],
+      'B sees the session A created',
+    );
+    const stream = await streamFor(b, user, session);
+
+    const revokedAt = Date.now();
+    const result = await a.call<{ ended: string[]; failed: string[] }>('revokeUser', user);
+    assert.deepEqual(result, { ended: [session.sessionId], failed: [] });
+    await until(() => endedEvents(stream).length > 0, 1_000, 'the ended event on B');
+    const elapsed = Date.now() - revokedAt;
+    assert.ok(elapsed < 1_000, `reached B after ${elapsed} ms`);
+
+    const [event] = endedEvents(stream);
+    assert.equal(event.session_id, session.sessionId);
+    assert.equal(event.reason, 'revoked');
+    assert.ok(isFeedId(event.id ?? ''), `id: ${event.id} is a feed id`);
+    assert.equal(deletesOf(session.sessionId).length, 1, 'deleted at the vendor once');
+    assert.deepEqual(await b.call('listSessions', { userId: user }), []);
+    stream.close();
+  });
+
+  void it('a page that reconnects to the other instance with Last-Event-ID gets what it missed, once', async () => {
+    const user = freshUser();
+    const first = await createSession(a, user);
+    const second = await createSession(b, user);
+    const onA = await streamFor(a, user, first);
+    await a.call('revokeSession', first.sessionId);
+    await until(() => endedEvents(onA).length === 1, 2_000, 'the first ended event');
+    const lastId = endedEvents(onA)[0].id!;
+    onA.close();
+
+    // Revoked while the page had no stream; it comes back through the other instance.
+    await a.call('revokeSession', second.sessionId);
+    const onB = await openStream(b.url, { user, cookies: [second.cookie], lastEventId: lastId });
+    assert.equal(onB.status, 200, onB.text);
+    await until(() => endedEvents(onB).length >= 1, 2_000, 'the missed event');
+    await sleep(200);
+    assert.deepEqual(
+      endedEvents(onB).map((event) => event.session_id),
+      [second.sessionId],
+    );
+    onB.close();
+  });
+
+  void it("a killed instance's queued delete is taken over by another once its lease lapses", async () => {
+    // C gives up on the vendor after 300 ms, so its leases last 5.3 s (timeout + 5 s).
+    const c = await instance({ timeoutMs: 300 });
+    const user = freshUser();
+    const { sessionId } = await createSession(c, user);
+
+    vendor.queue(reply.error(503, 'SERVICE_UNAVAILABLE'));
+    assert.deepEqual(await c.call('revokeUser', user), { ended: [], failed: [sessionId] });
+    assert.deepEqual(
+      (await inspect.dueDeletes(Date.now() + 60_000, 1_000)).map((entry) => entry.sessionId),
+      [sessionId],
+      'the delete is queued in Redis, not in C',
+    );
+
+    // C retries on its own (within a second) and dies with the vendor call in flight, holding the lease.
+    vendor.queue(reply.hang());
+    await until(() => deletesOf(sessionId).length === 2, 5_000, "C's retry");
+    const crashedAt = Date.now();
+    await c.kill();
+
+    const early = await b.call<{ retried: string[] }>('sweep');
+    assert.ok(!early.retried.includes(sessionId), 'B leaves it alone while C might still be sending it');
+    assert.equal(deletesOf(sessionId).length, 2);
+
+    let confirmed: string[] = [];
+    for (let round = 0; !confirmed.includes(sessionId) && round < 40; round++) {
+      await sleep(400);
+      confirmed = (await b.call<{ confirmed: string[] }>('sweep')).confirmed;
+    }
+    const tookOverAfter = Date.now() - crashedAt;
+    assert.ok(confirmed.includes(sessionId), 'B confirmed the delete');
+    assert.ok(tookOverAfter >= 4_000, `not before the lease lapsed (took over after ${tookOverAfter} ms)`);
+    assert.equal(deletesOf(sessionId).length, 3, 'one more DELETE, from B');
+    assert.ok(!vendor.sessions.has(sessionId));
+    assert.deepEqual(
+      (await inspect.dueDeletes(Date.now() + 60_000, 1_000)).filter((entry) => entry.sessionId === sessionId),
+      [],
+    );
+  });
+});
+
+void describe('several proxy instances when Redis restarts or goes away', () => {
+  void it('a revocation made right after Redis restarts still reaches every stream, once', async () => {
+    const user = freshUser();
+    const one = await createSession(a, user);
+    const two = await createSession(b, user);
+    const streams = [await streamFor(a, user, one), await streamFor(b, user, two), await streamFor(b, user, one)];
+
+    await redis.kill();
+    await redis.restart();
+    // Right after: the site's admin action, retried until the instance's store answers again.
+    const deadline = Date.now() + 10_000;
+    let result: { ended: string[]; failed: string[] } | undefined;
+    while (!result) {
+      result = await a.call<{ ended: string[]; failed: string[] }>('revokeUser', user).catch(() => undefined);
+      if (!result) {
+        assert.ok(Date.now() < deadline, 'the store answers again within 10 s of the restart');
+        await sleep(50);
+      }
+    }
+    const revokedAt = Date.now();
+    assert.deepEqual([...result.ended].sort(), [one.sessionId, two.sessionId].sort());
+
+    await until(() => streams.every((stream) => endedEvents(stream).length >= 2), 3_000, 'every stream to hear both');
+    const elapsed = Date.now() - revokedAt;
+    assert.ok(elapsed < 3_000, `every stream heard it ${elapsed} ms after the revocation`);
+    await sleep(300);
+    for (const stream of streams) {
+      assert.deepEqual(
+        endedEvents(stream)
+          .map((event) => event.session_id)
+          .sort(),
+        [one.sessionId, two.sessionId].sort(),
+        'each ended session once, on every stream',
+      );
+      stream.close();
+    }
+  });
+
+  void it('with Redis away, creates, status checks and deletes go on through the vendor; health says degraded; it catches up when Redis is back', async () => {
+    const user = freshUser();
+    const before = await createSession(a, user);
+    await redis.kill();
+    let during: { sessionId: string; cookie: string };
+    try {
+      during = await createSession(b, user);
+      for (const [via, session] of [
+        [b, before],
+        [a, during],
+      ] as const) {
+        const status = await guardFetch(via.url, 'GET', `${BASE_PATH}/${session.sessionId}`, user, [session.cookie]);
+        assert.equal(status.status, 200, 'a store that is down never makes a status check say "gone"');
+        assert.equal(((await status.json()) as { status: string }).status, 'active');
+      }
+      const health = await a.call<{ store: string; detail?: string }>('health');
+      assert.equal(health.store, 'degraded');
+      assert.doesNotMatch(health.detail ?? '', /redis:\/\//);
+      const stream = await openStream(b.url, { user, cookies: [during.cookie], sessions: [during.sessionId] });
+      assert.equal(stream.status, 503, 'no stream without the feed: the page keeps its status checks');
+
+      // The page's own logout goes through.
+      const deleted = await guardFetch(b.url, 'DELETE', `${BASE_PATH}/${during.sessionId}`, user, [during.cookie]);
+      assert.equal(deleted.status, 200);
+      // A server-side revocation the vendor cannot take now is kept by the instance until Redis is back.
+      vendor.queue(reply.error(503, 'SERVICE_UNAVAILABLE'));
+      assert.deepEqual(await a.call('revokeSession', before.sessionId), { ended: [], failed: [before.sessionId] });
+      assert.ok(a.logs.some((entry) => entry.event === 'store-degraded'));
+    } finally {
+      await redis.restart();
+    }
+
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [healthA, healthB] = await Promise.all([
+        a.call<{ store: string }>('health'),
+        b.call<{ store: string }>('health'),
+      ]);
+      if (healthA.store === 'ok' && healthB.store === 'ok') break;
+      assert.ok(Date.now() < deadline, 'both instances see Redis again within 10 s');
+      await sleep(100);
+    }
+    assert.ok(a.logs.some((entry) => entry.event === 'store-recovered'));
+
+    // The delete A kept through the outage reaches the vendor (by its own retry timer, or this sweep).
+    for (let round = 0; vendor.sessions.has(before.sessionId) && round < 30; round++) {
+      await a.call('sweep');
+      if (vendor.sessions.has(before.sessionId)) await sleep(200);
+    }
+    assert.ok(!vendor.sessions.has(before.sessionId), 'the delete A kept was sent');
+    assert.ok(deletesOf(before.sessionId).length >= 2, 'after the refused first attempt');
+    assert.ok(!vendor.sessions.has(during.sessionId));
+
+    // And the shared registry works again across instances.
+    const next = await createSession(b, user);
+    const stream = await streamFor(a, user, next);
+    await b.call('revokeUser', user);
+    await until(
+      () => endedEvents(stream).some((event) => event.session_id === next.sessionId),
+      1_000,
+      'the revocation',
+    );
+    stream.close();
+  });
+});
+
+void describe('several proxy instances: the orphan sweep', () => {
+  void it(
+    "a killed instance's orphan delete is taken over by another once its lease lapses",
+    {
+      todo: 'the orphan sweep takes a session out of the registry before its vendor delete and queues it only after a failure: an instance killed during that call loses the delete (needs a write-ahead enqueue in sweepOrphans / ServerDeletes.end)',
+    },
+    async () => {
+      const c = await instance({ timeoutMs: 300, orphanAfterMs: 500 });
+      const user = freshUser();
+      const { sessionId } = await createSession(c, user);
+      await sleep(800);
+      vendor.queue(reply.hang());
+      void c.call('sweep').catch(() => undefined);
+      await until(() => deletesOf(sessionId).length === 1, 5_000, "C's orphan delete");
+      await c.kill();
+      assert.ok(vendor.sessions.has(sessionId), 'C died with its delete in flight');
+      for (let round = 0; vendor.sessions.has(sessionId) && round < 40; round++) {
+        await sleep(400);
+        await b.call('sweep');
+      }
+      assert.ok(!vendor.sessions.has(sessionId), 'another instance deleted the orphan C was deleting when it died');
+    },
+  );
+});
