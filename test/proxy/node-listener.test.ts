@@ -1,5 +1,7 @@
-// toNodeListener through a real node:http server, and as Express-style
-// middleware (next() simulated: Express is not a dependency).
+// toNodeListener through a real node:http server, and as Express-style middleware (next()
+// simulated): what is particular to Node. What every framework must do (the create / read /
+// delete cycle, cross-origin refusal, every Set-Cookie, the logout route) is the shared
+// contract in adapters.test.ts, run there for node:http and a real Express among the others.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import {
@@ -13,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { incomingMessageOf, toFetchRequest, toNodeListener } from '../../src/proxy/index.js';
 import { API_KEY } from './support/fake-vendor.js';
-import { assertError, fakeVendorForFile, BASE_PATH, makeProxy, read, SITE, type Answer } from './support/harness.js';
+import { assertError, fakeVendorForFile, BASE_PATH, makeProxy, read } from './support/harness.js';
 
 const vendor = fakeVendorForFile();
 const servers: Server[] = [];
@@ -30,17 +32,6 @@ async function serve(listener: RequestListener): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** The guard's request as a browser on {@link SITE} sends it (the site's server is at `url`). */
-function guardFetch(url: string, method: string, path: string, cookies: string[] = []): Promise<Answer> {
-  const headers = {
-    'x-konpro-guard': '1',
-    origin: SITE,
-    'sec-fetch-site': 'same-origin',
-    cookie: ['site_user=alice', ...cookies].join('; '),
-  };
-  return fetch(`${url}${path}`, { method, headers }).then(read);
 }
 
 /** A raw HTTP/1.1 request, for request targets and Host headers fetch would not send. */
@@ -61,52 +52,6 @@ function rawRequest(
 }
 
 void describe('toNodeListener on node:http', () => {
-  void it('runs the whole create / read / delete cycle', async () => {
-    const { proxy } = makeProxy(vendor);
-    const url = await serve(toNodeListener(proxy));
-
-    const created = await guardFetch(url, 'POST', BASE_PATH);
-    assert.equal(created.status, 201, created.text);
-    assert.equal(created.setCookie.length, 1);
-    // The page is https://site.test (its Origin) and this server plain http behind it, as behind a
-    // TLS-terminating proxy: Secure by default since issue 13, item 4 (plain only for http pages on loopback).
-    assert.ok(created.setCookie[0].includes('Secure'), 'an https page: Secure with secure: "auto"');
-    const { session_id: sessionId } = created.body;
-
-    const status = await guardFetch(url, 'GET', `${BASE_PATH}/${sessionId}`, created.cookies);
-    assert.equal(status.status, 200, status.text);
-    assert.equal(status.body.status, 'active');
-
-    const deleted = await guardFetch(url, 'DELETE', `${BASE_PATH}/${sessionId}`, created.cookies);
-    assert.equal(deleted.status, 200);
-    assert.match(deleted.setCookie[0], /Max-Age=600;/);
-    assert.equal(vendor.sessions.size, 0);
-  });
-
-  void it('refuses a request from another origin', async () => {
-    const { proxy } = makeProxy(vendor);
-    const url = await serve(toNodeListener(proxy));
-    const answer = await fetch(`${url}${BASE_PATH}`, {
-      method: 'POST',
-      headers: { 'x-konpro-guard': '1', origin: 'https://evil.test', cookie: 'site_user=alice' },
-    }).then(read);
-    assertError(answer, 403, 'CROSS_SITE_REQUEST_REFUSED');
-    assert.equal(vendor.requests.length, 0);
-  });
-
-  void it('writes every Set-Cookie header', async () => {
-    const url = await serve(
-      toNodeListener(async () => {
-        const headers = new Headers({ 'content-type': 'application/json' });
-        headers.append('set-cookie', 'a=1; Path=/');
-        headers.append('set-cookie', 'b=2; Path=/');
-        return Promise.resolve(new Response('{}', { status: 200, headers }));
-      }),
-    );
-    const answer = await fetch(url).then(read);
-    assert.deepEqual(answer.setCookie, ['a=1; Path=/', 'b=2; Path=/']);
-  });
-
   void it('answers 404 in the vendor schema for paths the proxy does not handle', async () => {
     const { proxy } = makeProxy(vendor);
     const url = await serve(toNodeListener(proxy));
@@ -215,33 +160,5 @@ void describe('toNodeListener as Express middleware', () => {
     );
     assert.equal(created.status, 201, created.text);
     assert.equal(nextCalled, false);
-  });
-
-  void it('a logout route ends the sessions with endSessions(toFetchRequest(req))', async () => {
-    const { proxy } = makeProxy(vendor, { authorize: () => 'alice' });
-    const middleware = toNodeListener(proxy);
-    const url = await serve((req, res) =>
-      middleware(req, res, () => {
-        if (req.url !== '/logout') return void res.writeHead(404).end();
-        void proxy.endSessions(toFetchRequest(req)).then(({ setCookie }) => {
-          res.setHeader('set-cookie', ['site_user=; Max-Age=0; Path=/', ...setCookie]);
-          res.writeHead(303, { location: '/' }).end();
-        });
-      }),
-    );
-    const created = await fetch(`${url}${BASE_PATH}`, { method: 'POST', headers: { 'x-konpro-guard': '1' } }).then(
-      read,
-    );
-    assert.equal(created.status, 201);
-
-    const logout = await fetch(`${url}/logout`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: created.cookies[0] },
-    }).then(read);
-    assert.equal(logout.status, 303);
-    assert.equal(logout.setCookie.length, 2);
-    assert.match(logout.setCookie[1], /Max-Age=0/);
-    assert.equal(vendor.sessions.size, 0);
   });
 });
