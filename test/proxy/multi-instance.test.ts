@@ -167,13 +167,19 @@ void describe('several proxy instances on one Redis', () => {
     assert.ok(!early.retried.includes(sessionId), 'B leaves it alone while C might still be sending it');
     assert.equal(deletesOf(sessionId).length, 2);
 
-    let confirmed: string[] = [];
-    for (let round = 0; !confirmed.includes(sessionId) && round < 40; round++) {
+    let confirmed = false;
+    for (let round = 0; !confirmed && round < 40; round++) {
       await sleep(400);
-      confirmed = (await b.call<{ confirmed: string[] }>('sweep')).confirmed;
+      const swept = (await b.call<{ confirmed: string[] }>('sweep')).confirmed;
+      // B's own timer may run the sweep that confirms it (on a busy machine it often does): then the
+      // vendor has seen B's DELETE and the queue no longer holds it.
+      confirmed =
+        swept.includes(sessionId) ||
+        (deletesOf(sessionId).length >= 3 &&
+          !(await inspect.dueDeletes(Date.now() + 3_600_000, 1_000)).some((entry) => entry.sessionId === sessionId));
     }
     const tookOverAfter = Date.now() - crashedAt;
-    assert.ok(confirmed.includes(sessionId), 'B confirmed the delete');
+    assert.ok(confirmed, 'B confirmed the delete');
     assert.ok(tookOverAfter >= 4_000, `not before the lease lapsed (took over after ${tookOverAfter} ms)`);
     assert.equal(deletesOf(sessionId).length, 3, 'one more DELETE, from B');
     assert.ok(!vendor.sessions.has(sessionId));
