@@ -22,7 +22,7 @@ void describe('README recipes', async () => {
   const readme = await readFile('README.md', 'utf8');
   const marked = [...readme.matchAll(/<!-- recipe: (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)];
 
-  void it('quotes at least the plain HTML, React, Vue, kiosk, node:http and Express recipes', () => {
+  void it('quotes at least the plain HTML, React, Vue, kiosk, server, Next.js and CSP recipes', () => {
     const files = marked.map((m) => m[1]);
     for (const name of [
       'plain.html',
@@ -32,6 +32,13 @@ void describe('README recipes', async () => {
       'kiosk.html',
       'node-server.js',
       'express-server.js',
+      'react-wrapper.jsx',
+      'hono-server.js',
+      'fastify-server.js',
+      'next/lib/widget-proxy.js',
+      'next/app/api/widget-sessions/[[...path]]/route.js',
+      'next/app/logout/route.js',
+      'content-security-policy.js',
     ]) {
       assert.ok(files.includes(`demo/recipes/${name}`), `README quotes demo/recipes/${name}`);
     }

@@ -62,6 +62,16 @@ describe('README recipes in the browser', () => {
     expect(win.ended).to.deep.equal(['logout']);
   });
 
+  for (const [major, query] of [
+    ['19', ''],
+    ['18', '?react=18'],
+  ]) {
+    it(`React ${major} through konpro-widget-guard/react: props, auto-start, the event prop, logout() by ref`, async () => {
+      const win = await startsAndLogsOut(`/test/fixtures/recipe-react-wrapper.html${query}`);
+      expect(win.ended).to.deep.equal(['logout']);
+    });
+  }
+
   it('Vue 3 with isCustomElement: attributes and the custom event', async () => {
     const win = await startsAndLogsOut('/test/fixtures/recipe-vue.html');
     expect(win.ended).to.deep.equal(['logout']);

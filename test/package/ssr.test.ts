@@ -1,6 +1,6 @@
 // Server-side rendering: the package imported in Node with no DOM, and the element rendered by
 // @lit-labs/ssr into declarative shadow DOM, in a process that then exits by itself. (Hydrating
-// that markup in Chromium: test/ssr-hydration.test.ts.)
+// that markup in Chromium: test/element/ssr-hydration.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastJsonLine, runFixture } from './support.js';

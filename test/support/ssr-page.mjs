@@ -1,4 +1,4 @@
-// Server-side rendering for the hydration test (test/ssr-hydration.test.ts): the built element
+// Server-side rendering for the hydration test (test/element/ssr-hydration.test.ts): the built element
 // rendered by @lit-labs/ssr here, in the test server's Node process, as a site's server would.
 // The page loads Lit's hydrate support first, then the element (test/fixtures/ssr-page.js).
 

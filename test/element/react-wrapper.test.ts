@@ -3,8 +3,8 @@
 // every event reaches its `onKonpro…` prop, the ref is the element, and leaving a prop out
 // unsets it. The page: test/fixtures/react-wrapper.jsx, bundled with either React.
 import { expect } from '@esm-bundle/chai';
-import type { KonproWidgetGuard } from '../src/index.js';
-import { FakeProxy, GONE, uniqueId, until, WIDGET } from './support/helpers.js';
+import type { KonproWidgetGuard } from '../../src/index.js';
+import { FakeProxy, GONE, uniqueId, until, WIDGET } from '../support/helpers.js';
 
 interface LoggedEvent {
   name: string;

@@ -3,8 +3,8 @@
 // server sent, mount each widget once and start each session once, with no error in the console.
 // (Rendering in Node without a DOM: test/package/ssr.test.ts.)
 import { expect } from '@esm-bundle/chai';
-import type { KonproWidgetGuard } from '../src/index.js';
-import { FakeProxy, GONE, sleep, uniqueId, until } from './support/helpers.js';
+import type { KonproWidgetGuard } from '../../src/index.js';
+import { FakeProxy, GONE, sleep, uniqueId, until } from '../support/helpers.js';
 
 interface SsrWindow extends Window {
   ready?: boolean;
