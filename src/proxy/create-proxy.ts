@@ -499,17 +499,15 @@ export function createProxy(
         // the vendor expired long ago. Neither needs the vendor.
         if (binding.retired) outcome.ended.push(sessionId);
         else if (bindings.isLive(binding)) {
-          const result = await vendor.endSession(sessionId);
-          // The site logs the user out whatever the vendor says now: the pages are told at once.
-          const session = await registry.ended(sessionId, 'logout');
-          if (!result.ok && result.reason !== 'not-found') {
+          // The site logs the user out whatever the vendor says now: the pages are told at once, and a
+          // delete the vendor cannot confirm now is queued and retried.
+          const ended = await registry.endOne(sessionId, 'logout');
+          if (ended.outcome !== 'deleted' && ended.outcome !== 'already-gone') {
             outcome.failed.push(sessionId);
-            await recordFailure(result, { sessionId });
-            await deletes.queue(registry.fallbackTarget(sessionId, session), 'logout', result);
             return;
           }
           outcome.ended.push(sessionId);
-          await record('info', result.ok ? 'session-ended' : 'session-already-ended', { sessionId });
+          await record('info', ended.outcome === 'deleted' ? 'session-ended' : 'session-already-ended', { sessionId });
         }
         outcome.setCookie.push(bindings.clearByName(request, binding.name));
       }),

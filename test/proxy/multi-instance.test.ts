@@ -295,26 +295,41 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
 });
 
 void describe('several proxy instances: the orphan sweep', () => {
-  void it(
-    "a killed instance's orphan delete is taken over by another once its lease lapses",
-    {
-      todo: 'the orphan sweep takes a session out of the registry before its vendor delete and queues it only after a failure: an instance killed during that call loses the delete (needs a write-ahead enqueue in sweepOrphans / ServerDeletes.end)',
-    },
-    async () => {
-      const c = await instance({ timeoutMs: 300, orphanAfterMs: 500 });
-      const user = freshUser();
-      const { sessionId } = await createSession(c, user);
-      await sleep(800);
-      vendor.queue(reply.hang());
-      void c.call('sweep').catch(() => undefined);
-      await until(() => deletesOf(sessionId).length === 1, 5_000, "C's orphan delete");
-      await c.kill();
-      assert.ok(vendor.sessions.has(sessionId), 'C died with its delete in flight');
-      for (let round = 0; vendor.sessions.has(sessionId) && round < 40; round++) {
-        await sleep(400);
-        await b.call('sweep');
-      }
-      assert.ok(!vendor.sessions.has(sessionId), 'another instance deleted the orphan C was deleting when it died');
-    },
-  );
+  void it("a killed instance's orphan delete is taken over by another once its lease lapses", async () => {
+    // C gives up on the vendor after 300 ms, so its leases last 5.3 s (timeout + 5 s).
+    const c = await instance({ timeoutMs: 300, orphanAfterMs: 500 });
+    const user = freshUser();
+    const { sessionId } = await createSession(c, user);
+    await sleep(800);
+    vendor.queue(reply.hang());
+    void c.call('sweep').catch(() => undefined);
+    await until(() => deletesOf(sessionId).length === 1, 5_000, "C's orphan delete");
+    const crashedAt = Date.now();
+    await c.kill();
+    assert.ok(vendor.sessions.has(sessionId), 'C died with its delete in flight');
+    assert.deepEqual(
+      (await inspect.dueDeletes(Date.now() + 60_000, 1_000))
+        .filter((entry) => entry.sessionId === sessionId)
+        .map((entry) => entry.reason),
+      ['orphaned'],
+      'written ahead: the delete C was sending is in the queue in Redis',
+    );
+    assert.deepEqual(await b.call('listSessions', { userId: user }), [], 'and out of the registry');
+
+    const early = await b.call<{ retried: string[] }>('sweep');
+    assert.ok(!early.retried.includes(sessionId), 'B leaves it alone while C might still be sending it');
+    for (let round = 0; vendor.sessions.has(sessionId) && round < 40; round++) {
+      await sleep(400);
+      await b.call('sweep');
+    }
+    const tookOverAfter = Date.now() - crashedAt;
+    assert.ok(!vendor.sessions.has(sessionId), 'another instance deleted the orphan C was deleting when it died');
+    assert.ok(tookOverAfter >= 4_000, `not before the lease lapsed (took over after ${tookOverAfter} ms)`);
+    assert.equal(deletesOf(sessionId).length, 2, 'one more DELETE, from B');
+    assert.deepEqual(
+      (await inspect.dueDeletes(Date.now() + 60_000, 1_000)).filter((entry) => entry.sessionId === sessionId),
+      [],
+      'confirmed: off the queue',
+    );
+  });
 });

@@ -212,6 +212,35 @@ void describe('server-side deletes are never lost', () => {
     await until(() => !vendor.sessions.has(a.sessionId), 8_000, 'the retried delete');
   });
 
+  void it('a server-side delete is in the store’s queue while its vendor call is in flight, and off it once confirmed', async () => {
+    const store = memoryStore();
+    const { proxy } = proxyFor(vendor, { store });
+    const a = await createSession(proxy, 'alice');
+    const b = await createSession(proxy, 'alice');
+    const queued = async () =>
+      (await store.dueDeletes(Date.now() + 3_600_000, 100)).map((entry) => `${entry.sessionId} ${entry.reason}`);
+    const slow =
+      (sessionId: string): Reply =>
+      (res, request) =>
+        setTimeout(() => reply.json(200, { message: 'ok', session_id: sessionId })(res, request), 300);
+    vendor.queue(slow(a.sessionId));
+    const revoking = proxy.revokeSession(a.sessionId);
+    await until(() => vendorDeletes(a.sessionId) === 1, 2_000, 'the vendor call');
+    // Had the instance died now, another would find it there once the lease lapses.
+    assert.deepEqual(await queued(), [`${a.sessionId} revoked`]);
+    assert.deepEqual(await revoking, { ended: [a.sessionId], failed: [] });
+    assert.deepEqual(await queued(), []);
+
+    // The same for the site's logout route.
+    vendor.queue(slow(b.sessionId));
+    const loggingOut = proxy.endSessions(new Request(`${SITE}/logout`, { headers: { cookie: b.cookie } }));
+    await until(() => vendorDeletes(b.sessionId) === 1, 2_000, 'the vendor call');
+    assert.deepEqual(await queued(), [`${b.sessionId} logout`]);
+    assert.deepEqual((await loggingOut).ended, [b.sessionId]);
+    assert.deepEqual(await queued(), []);
+    await store.close();
+  });
+
   void it('with a shared store, one instance sends a given queued delete at a time', async () => {
     const store = memoryStore();
     const one = proxyFor(vendor, { store });

@@ -1,11 +1,15 @@
 /**
  * Server-side deletes that are never lost. A delete the proxy makes on its
- * own (revokeUser, revokeSession, endSessions, the orphan sweep) that the
- * vendor cannot confirm now (5xx, 429, time-out, unreachable) is queued in the
- * store and retried with backoff and jitter, honouring `Retry-After`, until
- * the vendor confirms it (2xx, or 404: already gone) or the session has
- * expired on its own. Each retry runs under a store lease, so with a shared
- * store one instance sends a given delete at a time.
+ * own (revokeUser, revokeSession, endSessions, the orphan sweep, a create at
+ * the user's cap) is written ahead: it goes into the store's queue, under the
+ * session's delete lease, before the vendor is called, so an instance that
+ * dies mid-call leaves it to the others once its lease lapses. The vendor's
+ * confirmation (2xx, or 404: already gone) takes it off the queue; a failure
+ * it cannot confirm now (5xx, 429, time-out, unreachable) leaves it queued
+ * with its next due time, retried with backoff and jitter, honouring
+ * `Retry-After`, until the vendor confirms it or the session has expired on
+ * its own. Each attempt runs under the lease, so with a shared store one
+ * instance sends a given delete at a time.
  *
  * While the store is down the queue lives in this instance's memory and is
  * moved to the store once it answers again.
@@ -60,17 +64,48 @@ export class ServerDeletes {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
   }
 
-  /** The first attempt of a delete; queues it when the vendor cannot confirm it now. */
-  async end(target: DeleteTarget, reason: ServerEndReason): Promise<DeleteOutcome> {
-    const result = await this.#options.vendor.endSession(target.sessionId);
-    if (result.ok) return 'deleted';
-    if (result.reason === 'not-found') return 'already-gone';
-    return this.queue(target, reason, result);
-  }
-
-  /** Queues a delete whose first attempt (made by the caller) failed; `refused` when retrying cannot help. */
-  queue(target: DeleteTarget, reason: ServerEndReason, failure: VendorFailure): Promise<DeleteOutcome> {
-    return this.#failed({ ...target, reason, attempts: 0, dueAt: 0 }, failure);
+  /**
+   * The first attempt of a server-side delete, written ahead (see above).
+   * `announce` runs once the delete is recorded and before the vendor call:
+   * the registry publishes the end there, so pages hear of it without
+   * waiting for the vendor. When another instance (or this one's retry) is
+   * sending the same delete now, this one is recorded for after it and
+   * `queued`, not sent twice at once.
+   */
+  async end(target: DeleteTarget, reason: ServerEndReason, announce?: () => Promise<void>): Promise<DeleteOutcome> {
+    const { store, instanceId, leaseMs } = this.#options;
+    const { sessionId } = target;
+    const entry: QueuedDelete = { ...target, reason, attempts: 0, dueAt: Date.now() };
+    const key = deleteLeaseKey(sessionId);
+    const leased = this.#sending.has(sessionId)
+      ? ({ ok: true, value: false } as const)
+      : await store.attempt((s) => s.lease(key, instanceId, leaseMs));
+    if (leased.ok && !leased.value) {
+      const recorded = await store.attempt((s) => s.enqueueDelete(entry));
+      if (!recorded.ok) this.#keepLocally(entry);
+      await announce?.();
+      // Its holder is done within the lease; the next run after that sends this one if it must.
+      this.#wake(Date.now() + Math.min(leaseMs, 1_000));
+      return 'queued';
+    }
+    // Without a store (it does not answer) there is nothing to lease or write ahead: the delete is
+    // this instance's alone, kept in its memory should the vendor fail.
+    const recorded = leased.ok ? (await store.attempt((s) => s.enqueueDelete(entry))).ok : false;
+    this.#sending.add(sessionId);
+    try {
+      await announce?.();
+      const result = await this.#options.vendor.endSession(sessionId);
+      if (result.ok || result.reason === 'not-found') {
+        if (recorded) await store.attempt((s) => s.dequeueDelete(sessionId));
+        return result.ok ? 'deleted' : 'already-gone';
+      }
+      const outcome = await this.#failed(entry, result);
+      if (outcome === 'refused' && recorded) await store.attempt((s) => s.dequeueDelete(sessionId));
+      return outcome;
+    } finally {
+      this.#sending.delete(sessionId);
+      if (leased.ok) await store.attempt((s) => s.release(key, instanceId));
+    }
   }
 
   /** Attempts every queued delete that is due; returns the ids attempted and those the vendor confirmed. */
@@ -91,7 +126,7 @@ export class ServerDeletes {
         await this.#options.record('info', 'delete-expired', entry, { attempts: entry.attempts });
         continue;
       }
-      const key = `delete:${entry.sessionId}`;
+      const key = deleteLeaseKey(entry.sessionId);
       // With the store down the local entry is this instance's alone: no lease to take.
       if (!local) {
         const leased = await store.attempt((s) => s.lease(key, instanceId, leaseMs));
@@ -187,6 +222,11 @@ export class ServerDeletes {
       await this.retryDue();
     });
   }
+}
+
+/** The lease under which one instance at a time sends (or decides on) a session's delete. */
+export function deleteLeaseKey(sessionId: string): string {
+  return `delete:${sessionId}`;
 }
 
 /** Failures worth another attempt later. A refusal (a 4xx other than 429) will be refused again. */

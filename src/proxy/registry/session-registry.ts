@@ -10,7 +10,7 @@ import { describeInvalidSessionId, isValidSessionId } from '../../shared/session
 import type { RegisteredSession, ServerEndReason } from '../store/store.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { Recorder } from './recorder.js';
-import type { DeleteOutcome, DeleteTarget, ServerDeletes } from './server-deletes.js';
+import { deleteLeaseKey, type DeleteOutcome, type DeleteTarget, type ServerDeletes } from './server-deletes.js';
 
 /** What `revokeUser` and `revokeSession` did. */
 export interface RevokeResult {
@@ -85,6 +85,24 @@ export class SessionRegistry {
     return taken.value;
   }
 
+  /**
+   * Ends one session server-side, whoever owns it: out of the registry, its
+   * delete written ahead, the end published, then deleted at the vendor. A
+   * session the registry does not know (it was lost, or never registered)
+   * may still be live at the vendor: it is deleted all the same. `known`:
+   * whether the registry had it.
+   */
+  async endOne(sessionId: string, reason: ServerEndReason): Promise<{ known: boolean; outcome: DeleteOutcome }> {
+    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    const record = taken.ok ? taken.value : undefined;
+    const outcome = await this.#options.deletes.end(
+      this.fallbackTarget(sessionId, record),
+      reason,
+      record ? () => this.#publish(record, reason) : undefined,
+    );
+    return { known: record !== undefined, outcome };
+  }
+
   /** A delete target for a session whose record may be gone: the longest possible life, no known user. */
   fallbackTarget(sessionId: string, session?: RegisteredSession): DeleteTarget {
     return session ?? { sessionId, userId: '', expiresAt: Date.now() + this.#options.sessionLifetimeMs };
@@ -103,8 +121,11 @@ export class SessionRegistry {
       // Someone else (a logout, another revocation, the sweep) ended it meanwhile.
       if (taken.ok && !taken.value) return;
       const record = taken.ok && taken.value ? taken.value : session;
-      await this.#publish(record, reason);
-      tally(result, record.sessionId, await this.#options.deletes.end(record, reason));
+      tally(
+        result,
+        record.sessionId,
+        await this.#options.deletes.end(record, reason, () => this.#publish(record, reason)),
+      );
     });
     await this.#options.record('info', 'session-revoked', { userId }, { reason, detail: summary(result) });
     return result;
@@ -116,15 +137,9 @@ export class SessionRegistry {
         `konpro-widget-guard/proxy: revokeSession(sessionId): ${describeInvalidSessionId(sessionId)}`,
       );
     const reason = reasonOf(options, 'revokeSession');
-    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
-    const record = taken.ok ? taken.value : undefined;
-    if (record) await this.#publish(record, reason);
-    // A session the registry does not know (it was lost, or never registered) may still be live at
-    // the vendor: a revocation deletes it anyway. Only a vendor 404 makes it "unknown".
-    const target = this.fallbackTarget(sessionId, record);
+    const { known, outcome } = await this.endOne(sessionId, reason);
     const result: RevokeResult = { ended: [], failed: [] };
-    const outcome = await this.#options.deletes.end(target, reason);
-    if (record || outcome !== 'already-gone') tally(result, sessionId, outcome);
+    if (known || outcome !== 'already-gone') tally(result, sessionId, outcome);
     await this.#options.record('info', 'session-revoked', { sessionId }, { reason, detail: summary(result) });
     return result;
   }
@@ -155,7 +170,7 @@ export class SessionRegistry {
         await store.attempt((s) => s.touch([sessionId], Date.now()));
         return;
       }
-      const key = `delete:${sessionId}`;
+      const key = deleteLeaseKey(sessionId);
       const leased = await store.attempt((s) => s.lease(key, instanceId, leaseMs));
       if (!leased.ok || !leased.value) return;
       try {
@@ -167,8 +182,7 @@ export class SessionRegistry {
           await store.attempt((s) => s.register(session));
           return;
         }
-        await this.#publish(session, 'orphaned');
-        await this.#options.deletes.end(session, 'orphaned');
+        await this.#options.deletes.end(session, 'orphaned', () => this.#publish(session, 'orphaned'));
         orphaned.push(sessionId);
         await this.#options.record('info', 'session-orphaned', session, { reason: 'orphaned' });
       } finally {
