@@ -329,6 +329,8 @@ export function createProxy(
       await recordFailure(result, { sessionId, userId });
       return undefined;
     }
+    // Gone for good: not a live session any more, and a page still showing it (another tab) is told.
+    await registry.ended(sessionId, 'revoked');
     await record('info', 'session-evicted', { sessionId, userId }, { status: 200 });
     return undefined;
   }

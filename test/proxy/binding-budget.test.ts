@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { classifyResponse, Verdict } from '../../src/detection/classify-response.js';
 import { toFetchRequest, toNodeListener, type WidgetSessionProxy } from '../../src/proxy/index.js';
 import { CookieJar } from './support/cookie-jar.js';
+import { openStream } from './support/event-stream.js';
 import { reply } from './support/fake-vendor.js';
 import { BASE_PATH, fakeVendorForFile, makeProxy, read, SITE, type Answer } from './support/harness.js';
 
@@ -161,6 +162,24 @@ void describe('binding cookies of one browser', () => {
     );
     assert.equal(vendor.sessions.has(ids[0]), false);
     assert.deepEqual(browser.boundIds().sort(), [...ids.slice(1), created.body.session_id].sort());
+  });
+
+  void it('an evicted session leaves the registry, and its open pages hear it was revoked', async () => {
+    const browser = new Browser();
+    const ids: string[] = [];
+    for (let i = 0; i < MAX_BINDINGS; i++) ids.push((await browser.create()).body.session_id);
+    const stream = await openStream(url, { user: 'alice', sessions: [ids[0]] });
+    assert.equal(stream.status, 200, stream.text);
+    await stream.waitForComments(1);
+    const created = await browser.create();
+    assert.equal(created.status, 201);
+    assert.equal(vendor.sessions.has(ids[0]), false, 'deleted at the vendor');
+    const listed = (await proxy.listSessions({ userId: 'alice' })).map((session) => session.sessionId);
+    assert.ok(!listed.includes(ids[0]), 'no longer listed as live');
+    assert.ok(listed.includes(created.body.session_id));
+    const [event] = await stream.waitForEvents(1);
+    assert.deepEqual(JSON.parse(event.data!), { session_id: ids[0], reason: 'revoked' });
+    stream.close();
   });
 
   void it('keep every binding and refuse the create, transiently, while the vendor cannot end the oldest', async () => {
