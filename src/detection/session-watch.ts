@@ -1,12 +1,12 @@
 /**
- * Everything that can tell a guard its session is over, as one controller:
- * the page's responses (response-watch.ts), the widget frame's messages
+ * Everything that can tell a guard its session is over, in one place: the
+ * page's responses (response-watch.ts), the widget frame's messages
  * (frame-messages.ts), the status checks (status-check.ts), the expiry time
  * and a machine that slept (session-clock.ts), and another tab that ended it
  * while this page was hidden or in the back/forward cache. It decides only
- * which news is about this session; the session controller ends it.
+ * which news is about the held session; the session controller ends it.
+ * Every watch lives in the session's scope, so it needs no hooks of the host.
  */
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { sessionIdInUrl, Verdict, type Classification } from './classify-response.js';
 import { watchFrameMessages } from './frame-messages.js';
 import { watchResponses } from './response-watch.js';
@@ -47,36 +47,19 @@ export interface SessionWatchPorts {
   activity(): void;
 }
 
-export class SessionWatch implements ReactiveController {
-  readonly #host: KonproWidgetGuard & ReactiveControllerHost;
+export class SessionWatch {
+  readonly #host: KonproWidgetGuard;
   readonly #config: GuardConfig;
   readonly #ended: EndedSessions;
   readonly #ports: SessionWatchPorts;
-  #connected: AbortController | undefined;
   /** The session the `expiresAt` property was set for. */
   #expiresAtFor: string | undefined;
 
-  constructor(
-    host: KonproWidgetGuard & ReactiveControllerHost,
-    config: GuardConfig,
-    ended: EndedSessions,
-    ports: SessionWatchPorts,
-  ) {
+  constructor(host: KonproWidgetGuard, config: GuardConfig, ended: EndedSessions, ports: SessionWatchPorts) {
     this.#host = host;
     this.#config = config;
     this.#ended = ended;
     this.#ports = ports;
-    host.addController(this);
-  }
-
-  hostConnected(): void {
-    this.#connected = new AbortController();
-    // Back from the back/forward cache, or visible again: another tab may have ended it meanwhile.
-    onPage({ returned: () => void this.recheckEnded() }, this.#connected.signal);
-  }
-
-  hostDisconnected(): void {
-    this.#connected?.abort();
   }
 
   /** Installs every watch of `session`, which is about to go active; all go with `session.scope`. */
@@ -95,22 +78,24 @@ export class SessionWatch implements ReactiveController {
           origin,
           sessionId: session.id,
           frames: () => this.#ports.frames(),
-          onTerminated: () => this.#ports.held() === session && this.#ports.end('terminated'),
+          onTerminated: () => this.#end(session, 'terminated'),
           onMessage: (data) => data.type === 'konpro-widget-activity' && this.#ports.activity(),
         },
         signal,
       );
     }
+    // Back from the back/forward cache, or visible again: another tab may have ended it meanwhile.
+    onPage({ returned: () => void this.recheckEnded() }, signal);
     const { expiresAt } = this.#host;
-    if (startedExpiry) this.#setExpiry(startedExpiry, 'start');
+    if (startedExpiry) this.#setExpiry(session, startedExpiry, 'start');
     else if (expiresAt !== null && (this.#expiresAtFor ?? session.id) === session.id) {
       this.#expiresAtFor = session.id;
-      this.#setExpiry(expiresAt, 'property');
+      this.#setExpiry(session, expiresAt, 'property');
     }
     session.clock = watchClock(
       {
         deadline: () => session.expiresAt,
-        onDeadline: () => this.#ports.held() === session && this.#ports.end('expired'),
+        onDeadline: () => this.#end(session, 'expired'),
         onWake: () => {
           void this.recheckEnded();
           session.status?.checkNow();
@@ -135,7 +120,8 @@ export class SessionWatch implements ReactiveController {
       {
         url: sessionResourceUrl(proxy, session.id),
         intervalMs: seconds * 1000,
-        onAnswer: (classification) => this.#onStatus(session, classification),
+        // A status answer is about the session it names, else the one it asked about.
+        onAnswer: (classification) => this.#news(session, classification, classification.sessionId ?? session.id),
       },
       scope.signal,
     );
@@ -146,45 +132,42 @@ export class SessionWatch implements ReactiveController {
     const session = this.#ports.held();
     const { expiresAt } = this.#host;
     this.#expiresAtFor = this.#host.sessionId || session?.id;
-    if (expiresAt !== null && session && session.id === this.#expiresAtFor) this.#setExpiry(expiresAt, 'property');
+    if (expiresAt !== null && session && session.id === this.#expiresAtFor)
+      this.#setExpiry(session, expiresAt, 'property');
   }
 
   /** Another tab may have ended the session while this page was hidden or cached. */
   async recheckEnded(): Promise<void> {
     const session = this.#ports.held();
     if (!session) return;
-    if (await this.#ended.has(session.id)) {
-      if (this.#ports.held() === session) this.#ports.end('other-tab', false);
-    } else {
-      session.clock?.check();
-    }
-  }
-
-  #onStatus(session: HeldSession, classification: Classification): void {
-    if (this.#ports.held() !== session) return;
-    if (classification.sessionId !== undefined && classification.sessionId !== session.id) return;
-    if (classification.verdict === Verdict.Ended) this.#ports.end('terminated');
-    else if (classification.verdict === Verdict.Alive && classification.expiresAt)
-      this.#setExpiry(classification.expiresAt, 'status');
+    if (await this.#ended.has(session.id)) this.#end(session, 'other-tab', false);
+    else session.clock?.check();
   }
 
   #onResponse(session: HeldSession, classification: Classification, url: URL, body: unknown): void {
-    if (this.#ports.held() !== session) return;
     if (classification.verdict !== Verdict.Ended && classification.verdict !== Verdict.Alive) return;
     const proxy = this.#config.proxyUrl(true);
     const named = classification.sessionId ?? sessionIdInUrl(url, proxy ? [new URL(proxy)] : []);
-    // A response about another session says nothing about this one.
-    if (named !== undefined && named !== session.id) return;
-    // Nor does a bare 404 page that names no session (a CDN or load balancer during a deploy):
+    // A bare 404 page that names no session (a CDN or load balancer during a deploy) says nothing:
     // an unnamed "gone" must at least be a JSON answer of the API.
-    if (named === undefined && !isRecord(body)) return;
-    if (classification.verdict === Verdict.Ended) this.#ports.end('terminated');
-    else if (named !== undefined && classification.expiresAt) this.#setExpiry(classification.expiresAt, 'status');
+    if (named !== undefined || isRecord(body)) this.#news(session, classification, named);
   }
 
-  #setExpiry(value: string | number | Date, source: string): void {
-    const session = this.#ports.held();
-    if (!session) return;
+  /** What a response or status answer says, applied if it is about `session` and that is still held. */
+  #news(session: HeldSession, classification: Classification, named: string | undefined): void {
+    // A response about another session says nothing about this one.
+    if (this.#ports.held() !== session || (named ?? session.id) !== session.id) return;
+    if (classification.verdict === Verdict.Ended) this.#ports.end('terminated');
+    else if (named !== undefined && classification.verdict === Verdict.Alive && classification.expiresAt)
+      this.#setExpiry(session, classification.expiresAt, 'status');
+  }
+
+  /** Ends `session` if it is still the one held. */
+  #end(session: HeldSession, reason: 'terminated' | 'expired' | 'other-tab', broadcast?: boolean): void {
+    if (this.#ports.held() === session) this.#ports.end(reason, broadcast);
+  }
+
+  #setExpiry(session: HeldSession, value: string | number | Date, source: string): void {
     const time = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
     if (!Number.isFinite(time)) {
       this.#config.error('invalid-expires-at', `expires-at from ${source} is not a date: ${String(value)}`, true);
