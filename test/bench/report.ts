@@ -29,7 +29,9 @@ export interface FigureResult {
 }
 
 export function formatRatio(ratio: number | undefined): string {
-  return ratio === undefined || !Number.isFinite(ratio) ? '—' : `${ratio.toFixed(2)}×`;
+  if (ratio === undefined || !Number.isFinite(ratio)) return '—';
+  // Two significant digits below 0.01×, where two decimals would print 0.00×.
+  return ratio > 0 && ratio < 0.01 ? `${ratio.toPrecision(2)}×` : `${ratio.toFixed(2)}×`;
 }
 
 export function ms(value: number): string {

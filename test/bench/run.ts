@@ -26,6 +26,7 @@ import { formatMarkdown, formatTable, type BenchOptions, type FigureResult, type
 import { measureSecondTab } from './second-tab.js';
 import { BUNDLE_FILE, startBenchServer, type BenchServer } from './server.js';
 import { measureSize } from './size.js';
+import { measureStreams } from './streams.js';
 import { measureTeardown } from './teardown.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench-results.json', import.meta.url));
@@ -61,6 +62,7 @@ const FIGURES: Figure[] = [
   },
   { key: 'proxy', browser: false, run: ({ options }) => measureProxyThroughput(options) },
   { key: 'fanout', browser: false, run: ({ options }) => measureFanout(options) },
+  { key: 'streams', browser: false, run: ({ options }) => measureStreams(options) },
 ];
 
 function parseArgs(argv: readonly string[]): {
