@@ -35,6 +35,7 @@ import {
   type Route,
 } from './request-checks.js';
 import { SessionBindings } from './session-binding.js';
+import { StatusCache } from './status-cache.js';
 import { Signer } from './signing.js';
 import { isFeedId, type RegisteredSession, type WidgetSessionStore } from './store/store.js';
 import { VendorClient, type VendorFailure } from './vendor-client.js';
@@ -58,6 +59,9 @@ export interface ProxyHealth {
   /** Why, when degraded (never a secret or a URL's credentials). */
   detail?: string;
 }
+
+/** `Retry-After` of a create refused at `maxLiveSessions`: sessions end by the minute, not the millisecond. */
+const CAPACITY_RETRY_SECONDS = 30;
 
 /** Most sessions one event stream may report (`?session=` parameters). */
 const MAX_STREAM_SESSIONS = 64;
@@ -158,6 +162,8 @@ export function createProxy(
   const vendor = new VendorClient(config);
   const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
   const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
+  const readLimit = new RateLimiter(config.rateLimit.reads, config.rateLimit.windowMs);
+  const statusCache = new StatusCache(config.statusCacheMs);
   // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
   const refusalLog = new LogSampler();
   const instanceId = globalThis.crypto.randomUUID();
@@ -181,6 +187,7 @@ export function createProxy(
     store: guarded,
     scheduler,
     heartbeatMs: timings.heartbeatMs ?? 15_000,
+    ended: (sessionId) => statusCache.forget(sessionId),
   });
   const registry = new SessionRegistry({
     store: guarded,
@@ -191,6 +198,7 @@ export function createProxy(
     leaseMs,
     sessionLifetimeMs: (config.sessionSettings.max_duration ?? 3600) * 1000,
     shownHere: (sessionId) => streams.pagesOf(sessionId) > 0,
+    ending: (sessionId) => statusCache.forget(sessionId),
   });
   let sweeping: Promise<SweepResult> | undefined;
   scheduler.every(timings.sweepIntervalMs ?? 10_000, async () => {
@@ -273,9 +281,20 @@ export function createProxy(
   async function create(request: Request, userId: string): Promise<Response> {
     const decision = createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
+    if (await atCapacity(userId)) {
+      return refuse(
+        429,
+        ProxyErrorCode.CapacityReached,
+        'The site runs as many avatar sessions as it allows; try again later.',
+        { userId },
+        { 'retry-after': String(CAPACITY_RETRY_SECONDS) },
+      );
+    }
     // Before the vendor creates anything: a session that could not be bound would run unowned.
     const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
     if (room.failure) return answerFailure(room.failure, { userId });
+    // At the user's cap the oldest session goes (a real vendor delete), so a kiosk never locks itself out.
+    await registry.makeRoom(userId, config.maxSessionsPerUser);
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
@@ -317,6 +336,19 @@ export function createProxy(
   }
 
   /**
+   * Whether the site is at `maxLiveSessions` for this create. A user at
+   * `maxSessionsPerUser` replaces their oldest session, which adds none. A
+   * store that does not answer cannot say: the create goes on.
+   */
+  async function atCapacity(userId: string): Promise<boolean> {
+    if (config.maxLiveSessions === Infinity) return false;
+    const live = await guarded.attempt((s) => s.count());
+    if (!live.ok || live.value < config.maxLiveSessions) return false;
+    const own = await guarded.attempt((s) => s.count({ userId }));
+    return !(own.ok && own.value >= config.maxSessionsPerUser);
+  }
+
+  /**
    * Ends the oldest session of a browser at its binding limit. Resolves the
    * failure to answer the create with while its binding must stay; `undefined`
    * once it may go (ended, already gone, or refused to this key for good: an
@@ -336,7 +368,17 @@ export function createProxy(
   }
 
   async function read(sessionId: string, userId: string): Promise<Response> {
-    const result = await vendor.readSession(sessionId);
+    let answer = statusCache.peek(sessionId);
+    if (!answer) {
+      const decision = readLimit.take(userId);
+      if (!decision.allowed) {
+        // The page still shows the session: a limited check must not make it look orphaned.
+        await registry.shown([sessionId]);
+        return rateLimited(decision, userId);
+      }
+      answer = statusCache.load(sessionId, () => vendor.readSession(sessionId));
+    }
+    const result = await answer;
     // Only the vendor's answer decides the page's; the registry follows it and is never asked.
     const now = Date.now();
     if (!result.ok) {
@@ -358,7 +400,9 @@ export function createProxy(
   async function end(request: Request, sessionId: string, userId: string): Promise<Response> {
     const decision = deleteLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
+    statusCache.forget(sessionId);
     const result = await vendor.endSession(sessionId);
+    statusCache.forget(sessionId);
     if (!result.ok && result.reason !== 'not-found') return answerFailure(result, { sessionId, userId });
     await registry.ended(sessionId, 'logout');
     const body: DeletedSession | ProxyDeletedSession = result.ok

@@ -20,6 +20,8 @@ export const ProxyErrorCode = {
   NotAcceptable: 'NOT_ACCEPTABLE',
   NotFound: 'RESOURCE_NOT_FOUND',
   RateLimitExceeded: 'RATE_LIMIT_EXCEEDED',
+  /** `maxLiveSessions`: the site holds as many live sessions as it allows; a 429, with `Retry-After`. */
+  CapacityReached: 'CAPACITY_REACHED',
   UpstreamApiKeyRejected: 'UPSTREAM_API_KEY_REJECTED',
   UpstreamBadResponse: 'UPSTREAM_BAD_RESPONSE',
   UpstreamTimeout: 'UPSTREAM_TIMEOUT',

@@ -29,6 +29,13 @@ export interface RateLimitOptions {
   creates: number;
   /** Deletes (`DELETE`) a user may make per window. Default 30. */
   deletes: number;
+  /**
+   * Status checks (`GET {proxy}/{id}`) of a user that reach the vendor, per
+   * window; answers from the status cache (`statusCacheMs`) do not count.
+   * Past it the answer is `429` with `Retry-After`, which the guard reads as
+   * "try again later", never as an ended session. Default 120.
+   */
+  reads: number;
   /** Window length in milliseconds. Default 60 000. */
   windowMs: number;
 }
@@ -87,8 +94,32 @@ export interface WidgetSessionProxyOptions {
   fetch?: typeof globalThis.fetch;
   /** Receives structured log entries. Default: warnings and errors as JSON lines on the console. */
   log?: ProxyLogger;
-  /** Per-user limits on creates and deletes (in memory, per instance). */
+  /** Per-user limits on creates, deletes and status checks (in memory, per instance). */
   rateLimit?: Partial<RateLimitOptions>;
+  /**
+   * Milliseconds a vendor answer to a status check is reused for the same
+   * session (by this instance), and checks of one session made at the same
+   * time share one vendor call. A session ended through this proxy is
+   * forgotten at once; one ended at the vendor directly can be reported
+   * `active` this much longer. Default 2 000; `0` shares only calls in flight.
+   */
+  statusCacheMs?: number;
+  /**
+   * Most live sessions one user holds, on all devices together. At the cap a
+   * create first ends the user's oldest session (deleted at the vendor; its
+   * pages hear `revoked`) rather than refusing, so a kiosk that reloads an
+   * `auto-start` page never locks itself out. Counted in the `store`.
+   * Default 10.
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * Most live sessions of the whole site (every user, and every instance
+   * that shares the `store`). At the cap a create is refused with `429
+   * CAPACITY_REACHED` and `Retry-After`, in the vendor error schema, before
+   * the vendor is asked; a user at `maxSessionsPerUser` still replaces their
+   * oldest. Default: no cap.
+   */
+  maxLiveSessions?: number;
   /** Binding cookie attributes. */
   cookie?: Partial<CookieOptions>;
   /**
@@ -124,6 +155,10 @@ export interface ResolvedOptions {
   fetch: typeof globalThis.fetch;
   log: ProxyLogger;
   rateLimit: RateLimitOptions;
+  statusCacheMs: number;
+  maxSessionsPerUser: number;
+  /** `Infinity`: no cap. */
+  maxLiveSessions: number;
   cookie: CookieOptions;
   store: WidgetSessionStore;
   /** Whether the proxy made the store (and so closes it). */
@@ -183,6 +218,14 @@ function resolveStore(value: unknown): WidgetSessionStore | undefined {
   const missing = STORE_METHODS.filter((name) => !isFunction((value as Record<string, unknown>)[name]));
   if (missing.length > 0) fail(`store is missing ${missing.join(', ')} (see WidgetSessionStore)`);
   return value as WidgetSessionStore;
+}
+
+function nonNegativeInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(`${name} must be 0 or a positive whole number, got ${typeof value === 'number' ? value : typeof value}`);
+  }
+  return value;
 }
 
 function resolveOrphanAfter(value: unknown): number {
@@ -350,8 +393,12 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
     rateLimit: {
       creates: positiveInteger(limits.creates, 'rateLimit.creates', 10),
       deletes: positiveInteger(limits.deletes, 'rateLimit.deletes', 30),
+      reads: positiveInteger(limits.reads, 'rateLimit.reads', 120),
       windowMs: positiveInteger(limits.windowMs, 'rateLimit.windowMs', 60_000),
     },
+    statusCacheMs: nonNegativeInteger(options.statusCacheMs, 'statusCacheMs', 2_000),
+    maxSessionsPerUser: positiveInteger(options.maxSessionsPerUser, 'maxSessionsPerUser', 10),
+    maxLiveSessions: positiveInteger(options.maxLiveSessions, 'maxLiveSessions', Infinity),
     cookie: resolveCookie(options.cookie),
     // Made last, once every other option passed: a misconfigured proxy leaves no store behind.
     store: store ?? memoryStore(),

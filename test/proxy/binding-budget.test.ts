@@ -63,7 +63,9 @@ class Browser {
 
 void describe('binding cookies of one browser', () => {
   before(async () => {
-    proxy = makeProxy(vendor, { rateLimit: { creates: 1000, deletes: 1000 } }).proxy;
+    // Every test is a new browser of the same user on one proxy: the per-user limits stay out of the way
+    // (the registry's cap is tested in cost-limits.test.ts), so only the binding budget ends sessions.
+    proxy = makeProxy(vendor, { rateLimit: { creates: 1000, deletes: 1000 }, maxSessionsPerUser: 1000 }).proxy;
     const listener = toNodeListener(proxy);
     server = createServer((req, res) => {
       if (proxy.handles(req.url ?? '/')) return listener(req, res);

@@ -123,7 +123,8 @@ void describe('GET {proxy}/events', () => {
   });
 
   void it('resuming while events are published loses and repeats nothing', async () => {
-    const { proxy, url } = await served(vendor, { rateLimit: { creates: 100 } });
+    // Twelve live sessions of one user: above the default maxSessionsPerUser (10).
+    const { proxy, url } = await served(vendor, { rateLimit: { creates: 100 }, maxSessionsPerUser: 12 });
     const sessions = [];
     for (let i = 0; i < 12; i++) sessions.push(await createSession(proxy, 'alice'));
     const first = await openStream(url, { user: 'alice' });

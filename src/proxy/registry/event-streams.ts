@@ -30,6 +30,8 @@ export interface EventStreamsOptions {
   scheduler: Scheduler;
   /** How often each stream gets a `: ping` comment and its sessions are touched. */
   heartbeatMs: number;
+  /** Hears every feed entry this instance follows (an end made on any instance): e.g. to forget cached status. */
+  ended: (sessionId: string) => void;
 }
 
 /** One open stream: who it is for, which sessions it reports, and where it is in the feed. */
@@ -168,6 +170,7 @@ export class EventStreams {
   }
 
   #deliver(entry: EndedEvent): void {
+    this.#options.ended(entry.sessionId);
     const streams = this.#byUser.get(entry.userId);
     if (!streams) return;
     for (const stream of streams) {

@@ -51,6 +51,8 @@ export interface SessionRegistryOptions {
   sessionLifetimeMs: number;
   /** Whether one of this instance's open streams reports the session now. */
   shownHere: (sessionId: string) => boolean;
+  /** The proxy learns that a session ends (before and after its vendor delete): e.g. to forget cached status. */
+  ending: (sessionId: string) => void;
 }
 
 export class SessionRegistry {
@@ -79,6 +81,7 @@ export class SessionRegistry {
     sessionId: string,
     reason: ServerEndReason | ((session: RegisteredSession) => ServerEndReason),
   ): Promise<RegisteredSession | undefined> {
+    this.#options.ending(sessionId);
     const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
     if (!taken.ok || !taken.value) return undefined;
     await this.#publish(taken.value, typeof reason === 'function' ? reason(taken.value) : reason);
@@ -95,7 +98,7 @@ export class SessionRegistry {
   async endOne(sessionId: string, reason: ServerEndReason): Promise<{ known: boolean; outcome: DeleteOutcome }> {
     const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
     const record = taken.ok ? taken.value : undefined;
-    const outcome = await this.#options.deletes.end(
+    const outcome = await this.#delete(
       this.fallbackTarget(sessionId, record),
       reason,
       record ? () => this.#publish(record, reason) : undefined,
@@ -121,11 +124,7 @@ export class SessionRegistry {
       // Someone else (a logout, another revocation, the sweep) ended it meanwhile.
       if (taken.ok && !taken.value) return;
       const record = taken.ok && taken.value ? taken.value : session;
-      tally(
-        result,
-        record.sessionId,
-        await this.#options.deletes.end(record, reason, () => this.#publish(record, reason)),
-      );
+      tally(result, record.sessionId, await this.#delete(record, reason, () => this.#publish(record, reason)));
     });
     await this.#options.record('info', 'session-revoked', { userId }, { reason, detail: summary(result) });
     return result;
@@ -182,7 +181,7 @@ export class SessionRegistry {
           await store.attempt((s) => s.register(session));
           return;
         }
-        await this.#options.deletes.end(session, 'orphaned', () => this.#publish(session, 'orphaned'));
+        await this.#delete(session, 'orphaned', () => this.#publish(session, 'orphaned'));
         orphaned.push(sessionId);
         await this.#options.record('info', 'session-orphaned', session, { reason: 'orphaned' });
       } finally {
@@ -190,6 +189,50 @@ export class SessionRegistry {
       }
     });
     return orphaned;
+  }
+
+  /**
+   * Makes room for one more session of `userId` under `cap`: ends the user's
+   * oldest sessions (deleted at the vendor, written ahead; pages hear
+   * `revoked`) until fewer than `cap` are left. Racing creates each end
+   * sessions of their own (of racing callers exactly one takes a record).
+   * Resolves with the ids ended; none when the store does not answer (the
+   * cap cannot be known then, and a create must not fail for it).
+   */
+  async makeRoom(userId: string, cap: number): Promise<string[]> {
+    const { store } = this.#options;
+    const count = await store.attempt((s) => s.count({ userId }));
+    if (!count.ok || count.value < cap) return [];
+    const sessions = await store.attempt((s) => s.list({ userId }));
+    if (!sessions.ok) return [];
+    let excess = sessions.value.length - (cap - 1);
+    const ended: string[] = [];
+    for (const { sessionId } of sessions.value) {
+      if (excess <= 0) break;
+      const taken = await store.attempt((s) => s.unregister(sessionId));
+      if (!taken.ok) break;
+      const session = taken.value;
+      // Ended meanwhile by someone else (a logout, another create at the cap): try the next oldest.
+      if (!session) continue;
+      excess--;
+      ended.push(sessionId);
+      const outcome = await this.#delete(session, 'revoked', () => this.#publish(session, 'revoked'));
+      await this.#options.record('info', 'session-evicted', session, {
+        reason: 'revoked',
+        detail: `maxSessionsPerUser ${outcome}`,
+      });
+    }
+    return ended;
+  }
+
+  /** A server-side delete, with the status cache forgotten before it and after it. */
+  async #delete(target: DeleteTarget, reason: ServerEndReason, announce?: () => Promise<void>): Promise<DeleteOutcome> {
+    this.#options.ending(target.sessionId);
+    try {
+      return await this.#options.deletes.end(target, reason, announce);
+    } finally {
+      this.#options.ending(target.sessionId);
+    }
   }
 
   async #publish(session: RegisteredSession, reason: ServerEndReason): Promise<void> {

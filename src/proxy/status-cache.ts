@@ -1,0 +1,73 @@
+/**
+ * Status checks of one session share their vendor call: checks made while
+ * one is in flight wait for its answer, and a successful answer is reused
+ * for `ttlMs` (a few seconds). Three hundred checks of a session at once are
+ * one vendor call, not three hundred. Only this instance's memory: the
+ * proxy forgets a session here as soon as it learns that it ended.
+ */
+import type { VendorSessionAnswer } from './options.js';
+import type { VendorResult } from './vendor-client.js';
+
+type Answer = VendorResult<VendorSessionAnswer>;
+
+/** A bound on the sessions remembered; past it stale entries go, then the oldest. */
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  answer: Promise<Answer>;
+  /** When a settled answer stops being reused; `Infinity` while in flight. */
+  until: number;
+}
+
+export class StatusCache {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(ttlMs: number, now: () => number = () => Date.now()) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  /** The answer in flight or still fresh for `sessionId`, if any. */
+  peek(sessionId: string): Promise<Answer> | undefined {
+    const entry = this.#entries.get(sessionId);
+    if (!entry) return undefined;
+    if (entry.until > this.#now()) return entry.answer;
+    this.#entries.delete(sessionId);
+    return undefined;
+  }
+
+  /** Asks the vendor with `read`, sharing the call with the checks that come while it is in flight. */
+  load(sessionId: string, read: () => Promise<Answer>): Promise<Answer> {
+    const entry: Entry = { answer: read(), until: Infinity };
+    this.#makeRoom();
+    this.#entries.set(sessionId, entry);
+    void entry.answer.then(
+      (answer) => {
+        // A failure (the vendor was down, or slow) is not worth keeping: the next check asks again.
+        if (this.#entries.get(sessionId) !== entry) return;
+        if (answer.ok && this.#ttlMs > 0) entry.until = this.#now() + this.#ttlMs;
+        else this.#entries.delete(sessionId);
+      },
+      () => this.#entries.delete(sessionId),
+    );
+    return entry.answer;
+  }
+
+  /** The session ended (or is ending): its next check asks the vendor. */
+  forget(sessionId: string): void {
+    this.#entries.delete(sessionId);
+  }
+
+  #makeRoom(): void {
+    if (this.#entries.size < MAX_ENTRIES) return;
+    const now = this.#now();
+    for (const [sessionId, entry] of this.#entries) if (entry.until <= now) this.#entries.delete(sessionId);
+    // Still full: the oldest entry (maps keep insertion order) goes.
+    if (this.#entries.size >= MAX_ENTRIES) {
+      const first = this.#entries.keys().next();
+      if (!first.done) this.#entries.delete(first.value);
+    }
+  }
+}
