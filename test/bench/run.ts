@@ -27,6 +27,7 @@ import { formatMarkdown, formatTable, type BenchOptions, type FigureResult, type
 import { measureSecondTab } from './second-tab.js';
 import { BUNDLE_FILE, startBenchServer, type BenchServer } from './server.js';
 import { measureSize } from './size.js';
+import { measureStoreThroughput } from './store-throughput.js';
 import { measureStreams } from './streams.js';
 import { measureTeardown } from './teardown.js';
 
@@ -65,6 +66,7 @@ const FIGURES: Figure[] = [
   { key: 'fanout', browser: false, run: ({ options }) => measureFanout(options) },
   { key: 'streams', browser: false, run: ({ options }) => measureStreams(options) },
   { key: 'orphans', browser: false, run: ({ options }) => measureOrphans(options) },
+  { key: 'store', browser: false, run: ({ options }) => measureStoreThroughput(options) },
 ];
 
 function parseArgs(argv: readonly string[]): {
