@@ -32,6 +32,8 @@ export interface NodeResponse {
   end(chunk: Uint8Array): unknown;
   destroy(): unknown;
   write?(chunk: Uint8Array): boolean;
+  /** With a flat `[name, value, …]` list: sends the head at once (an event stream's). */
+  writeHead?(statusCode: number, headers: Array<string | string[]>): unknown;
   flushHeaders?(): void;
   on?(event: 'close' | 'drain', listener: () => void): unknown;
   off?(event: 'close' | 'drain', listener: () => void): unknown;
@@ -73,23 +75,33 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
     // The client going away aborts the Request's signal, so a stream's resources are freed at once.
     const gone = new AbortController();
     res.on?.('close', () => gone.abort());
-    void (async () => {
-      try {
-        const request = toFetchRequest(req, { body: handler.readsBody === true, signal: gone.signal });
-        if (handler.handles && !handler.handles(request)) {
-          if (next) return next();
-          return await send(res, jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.')));
-        }
-        if (handler.readsBody !== true) req.resume(); // Drain an unread body so the connection can be reused.
-        await send(res, await handler(request), gone.signal);
-      } catch {
+    // The Request and its Response are dropped once the answer's head is written: an open event stream
+    // holds only its body, its socket and what follows the client going away.
+    answer(handler, req, gone.signal, next)
+      .then((response) => response && send(res, response, gone.signal))
+      .catch(async () => {
         // Nothing about the failure reaches the client; the proxy's handler logs its own errors.
         if (res.headersSent) return void res.destroy();
         const failed = jsonResponse(500, errorBody(ProxyErrorCode.InternalError, 'The widget session proxy failed.'));
         await send(res, failed).catch(() => res.destroy());
-      }
-    })();
+      });
   };
+}
+
+/** The handler's answer to `req`; `undefined` when `next()` took the request instead. */
+async function answer(
+  handler: FetchHandler,
+  req: NodeRequest,
+  signal: AbortSignal,
+  next: ((error?: unknown) => void) | undefined,
+): Promise<Response | undefined> {
+  const request = toFetchRequest(req, { body: handler.readsBody === true, signal });
+  if (handler.handles && !handler.handles(request)) {
+    if (next) return void next();
+    return jsonResponse(404, errorBody(ProxyErrorCode.NotFound, 'There is no route here.'));
+  }
+  if (handler.readsBody !== true) req.resume(); // Drain an unread body so the connection can be reused.
+  return handler(request);
 }
 
 /**
@@ -142,22 +154,39 @@ export function toFetchRequest(req: NodeRequest, options: { body?: boolean; sign
   return request;
 }
 
-async function send(res: NodeResponse, response: Response, gone?: AbortSignal): Promise<void> {
+function send(res: NodeResponse, response: Response, gone?: AbortSignal): Promise<void> {
+  const isStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
+  if (!isStream || !response.body || !res.write || !gone) {
+    // Every other answer of the proxy is a small JSON body: sent whole, with its length.
+    setHead(res, response);
+    return response.arrayBuffer().then((body) => void res.end(new Uint8Array(body)));
+  }
+  if (res.writeHead) {
+    // Written at once, and not also kept as header entries for the life of the stream.
+    const head: Array<string | string[]> = [];
+    for (const [name, value] of response.headers) if (name !== 'set-cookie') head.push(name, value);
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) head.push('set-cookie', cookies);
+    res.writeHead(response.status, head);
+  } else {
+    setHead(res, response);
+  }
+  return stream(res, response.body, gone, res.write.bind(res));
+}
+
+function setHead(res: NodeResponse, response: Response): void {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  const isStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
-  if (!isStream || !response.body || !res.write || !gone) {
-    // Every other answer of the proxy is a small JSON body: sent whole, with its length.
-    res.end(new Uint8Array(await response.arrayBuffer()));
-    return;
-  }
-  await stream(res, response.body, gone, res.write.bind(res));
 }
 
-/** Writes an event stream as it comes, each chunk flushed, until it ends or the client goes away. */
-async function stream(
+/**
+ * Writes an event stream as it comes, each chunk flushed, until it ends or the
+ * client goes away. Callbacks, not an async loop: an idle stream is one pending
+ * read, not a suspended frame per caller.
+ */
+function stream(
   res: NodeResponse,
   body: ReadableStream<Uint8Array>,
   gone: AbortSignal,
@@ -168,29 +197,41 @@ async function stream(
   if (gone.aborted) stop();
   gone.addEventListener('abort', stop, { once: true });
   res.flushHeaders?.();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || gone.aborted) break;
-      if (!write(value)) await drained(res, gone);
-      // Compression middleware (Express `compression`) holds chunks back until told to flush.
-      (res as { flush?: () => void }).flush?.();
-    }
-  } finally {
-    gone.removeEventListener('abort', stop);
-  }
-  if (!gone.aborted) res.end(new Uint8Array(0));
-}
-
-function drained(res: NodeResponse, gone: AbortSignal): Promise<void> {
-  if (!res.on) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off?.('drain', done);
-      gone.removeEventListener('abort', done);
+  return new Promise<void>((resolve, reject) => {
+    const finish = () => {
+      gone.removeEventListener('abort', stop);
+      if (!gone.aborted) res.end(new Uint8Array(0));
       resolve();
     };
-    res.on?.('drain', done);
-    gone.addEventListener('abort', done, { once: true });
+    const fail = (error: unknown) => {
+      gone.removeEventListener('abort', stop);
+      reject(error instanceof Error ? error : new Error('the event stream failed'));
+    };
+    const pump = (): void => void reader.read().then(onChunk, fail);
+    const onChunk = ({ done, value }: ReadableStreamReadResult<Uint8Array>): void => {
+      if (done || gone.aborted) return finish();
+      try {
+        const flowing = write(value);
+        // Compression middleware (Express `compression`) holds chunks back until told to flush.
+        (res as { flush?: () => void }).flush?.();
+        if (flowing) pump();
+        else drained(res, gone, pump);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    pump();
   });
+}
+
+/** Calls `resume` once `res` drained, or the client went away. */
+function drained(res: NodeResponse, gone: AbortSignal, resume: () => void): void {
+  if (!res.on) return resume();
+  const done = () => {
+    res.off?.('drain', done);
+    gone.removeEventListener('abort', done);
+    resume();
+  };
+  res.on('drain', done);
+  gone.addEventListener('abort', done, { once: true });
 }

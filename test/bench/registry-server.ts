@@ -141,6 +141,10 @@ async function main(): Promise<void> {
       rateLimit: { creates: 1_000_000, deletes: 1_000_000 },
       ...(config.orphanAfterMs === undefined ? {} : { orphanAfterMs: config.orphanAfterMs }),
       store,
+      // BENCH_PROXY_LOG=1 prints every log entry of the bench's proxies (for diagnosis).
+      ...(process.env.BENCH_PROXY_LOG
+        ? { log: (entry) => console.error(`proxy ${new Date().toISOString()} ${JSON.stringify(entry)}`) }
+        : {}),
     },
     {
       ...(config.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: config.sweepIntervalMs }),

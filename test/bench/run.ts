@@ -21,11 +21,13 @@ import { measureDelivery } from './delivery.js';
 import { measureFanout } from './fanout.js';
 import { measureInterception } from './interception.js';
 import { measureMemory } from './memory.js';
+import { measureOrphans } from './orphans.js';
 import { measureProxyThroughput } from './proxy-throughput.js';
 import { formatMarkdown, formatTable, type BenchOptions, type FigureResult, type Row } from './report.js';
 import { measureSecondTab } from './second-tab.js';
 import { BUNDLE_FILE, startBenchServer, type BenchServer } from './server.js';
 import { measureSize } from './size.js';
+import { measureStoreThroughput } from './store-throughput.js';
 import { measureStreams } from './streams.js';
 import { measureTeardown } from './teardown.js';
 
@@ -63,6 +65,8 @@ const FIGURES: Figure[] = [
   { key: 'proxy', browser: false, run: ({ options }) => measureProxyThroughput(options) },
   { key: 'fanout', browser: false, run: ({ options }) => measureFanout(options) },
   { key: 'streams', browser: false, run: ({ options }) => measureStreams(options) },
+  { key: 'orphans', browser: false, run: ({ options }) => measureOrphans(options) },
+  { key: 'store', browser: false, run: ({ options }) => measureStoreThroughput(options) },
 ];
 
 function parseArgs(argv: readonly string[]): {
