@@ -1,14 +1,20 @@
 /**
- * The kiosk's idle countdown, as a controller of the guard: watches for
- * inactivity while a session is active (see idle.ts), shows a visible,
- * accessible countdown before the reset, which any activity cancels, and
- * moves focus to its button and back.
+ * The kiosk's idle reset, as a controller of the guard: while a session is
+ * active, times the inactivity of the device (the page's activity, idle.ts),
+ * shows a visible, accessible countdown before the reset, which any activity
+ * cancels, and moves focus to its button and back.
+ *
+ * The deadline is a wall-clock time compared with `Date.now()` on a
+ * one-second tick and whenever the page becomes visible, so throttled timers
+ * in hidden tabs and a machine that slept cannot stretch it: a deadline that
+ * passed while asleep fires on wake.
  */
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import { dispatch } from '../element/events.js';
 import type { GuardStrings } from '../element/strings.js';
-import { activityHub, watchIdle, type IdleWatch } from './idle.js';
+import { activityHub } from './idle.js';
 import { childScope } from '../platform/async.js';
+import { onPage } from '../platform/page-lifecycle.js';
 
 type Host = ReactiveControllerHost & HTMLElement & { readonly renderRoot: HTMLElement | DocumentFragment };
 
@@ -26,7 +32,7 @@ export class IdleCountdown implements ReactiveController {
   readonly #host: Host;
   readonly #strings: () => GuardStrings;
   readonly #announce: (text: string) => void;
-  #watch: IdleWatch | undefined;
+  /** The watch's scope, while one runs. */
   #scope: AbortController | undefined;
   /** Seconds left in the countdown, while it shows. */
   #secondsLeft: number | undefined;
@@ -49,38 +55,52 @@ export class IdleCountdown implements ReactiveController {
     return this.#secondsLeft !== undefined;
   }
 
-  /** (Re)starts the watch for the session whose scope is `signal`; a timeout of 0 leaves it off. */
+  /**
+   * (Re)starts the watch for the session whose scope is `signal`; a timeout of 0 leaves it off.
+   * The clock starts at the later of now and the last activity.
+   */
   restart(signal: AbortSignal, settings: IdleSettings): void {
     if (signal.aborted) return;
     this.stop();
-    if (settings.timeout <= 0) return;
-    const scope = childScope(signal);
-    this.#scope = scope;
-    const current = () => this.#scope === scope && !scope.signal.aborted;
-    this.#watch = watchIdle(
-      {
-        timeoutMs: settings.timeout * 1000,
-        warningMs: Math.min(settings.warning, settings.timeout) * 1000,
-        onWarning: (secondsLeft) => current() && this.#show(secondsLeft),
-        onCancel: () => this.hide(true),
-        onIdle: () => current() && settings.onIdle(),
-      },
-      scope.signal,
-    );
+    const { timeout } = settings;
+    if (timeout <= 0) return;
+    const scope = (this.#scope = childScope(signal)).signal;
+    const hub = activityHub();
+    let last = Math.max(Date.now(), hub.lastActivity);
+    let fired = false;
+    const check = () => {
+      if (scope.aborted || fired) return;
+      const left = last + timeout * 1000 - Date.now();
+      if (left <= 0) {
+        fired = true;
+        settings.onIdle();
+      } else if (left <= Math.min(settings.warning, timeout) * 1000) {
+        const secondsLeft = Math.ceil(left / 1000);
+        if (secondsLeft !== this.#secondsLeft) this.#show(secondsLeft);
+      } else {
+        this.hide(true); // activity during the countdown: it is over
+      }
+    };
+    hub.subscribe((at) => {
+      if (at > last) last = at;
+      if (this.showing) check();
+    }, scope);
+    const tick = window.setInterval(check, 1_000);
+    scope.addEventListener('abort', () => window.clearInterval(tick), { once: true });
+    onPage({ visible: check }, scope);
     // Focus moving into the widget frame is activity the page cannot otherwise see.
-    window.addEventListener('blur', () => settings.frameFocused() && this.activity(), { signal: scope.signal });
+    window.addEventListener('blur', () => settings.frameFocused() && this.activity(), { signal: scope });
   }
 
-  /** Activity the guard itself saw (its frame, its button). */
+  /** Activity the guard itself saw (its frame, its button), while the watch runs. */
   activity(): void {
-    this.#watch?.activity();
+    if (this.#scope) activityHub().report();
   }
 
   /** Ends the watch and takes the countdown away (focus stays where it is). */
   stop(): void {
     this.#scope?.abort();
     this.#scope = undefined;
-    this.#watch = undefined;
     this.hide(false);
   }
 
