@@ -9,14 +9,13 @@
  * in hidden tabs and a machine that slept cannot stretch it: a deadline that
  * passed while asleep fires on wake.
  */
-import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { html, nothing, type ReactiveController, type TemplateResult } from 'lit';
+import type { GuardConfig } from '../element/config.js';
 import { dispatch } from '../element/events.js';
 import type { GuardStrings } from '../element/strings.js';
 import { activityHub } from './idle.js';
 import { childScope } from '../platform/async.js';
 import { onPage } from '../platform/page-lifecycle.js';
-
-type Host = ReactiveControllerHost & HTMLElement & { readonly renderRoot: HTMLElement | DocumentFragment };
 
 export interface IdleSettings {
   /** Seconds without activity before `onIdle`; 0: off. */
@@ -29,9 +28,8 @@ export interface IdleSettings {
 }
 
 export class IdleCountdown implements ReactiveController {
-  readonly #host: Host;
-  readonly #strings: () => GuardStrings;
-  readonly #announce: (text: string) => void;
+  readonly #config: GuardConfig;
+  readonly #host: GuardConfig['host'];
   /** The watch's scope, while one runs. */
   #scope: AbortController | undefined;
   /** Seconds left in the countdown, while it shows. */
@@ -39,11 +37,10 @@ export class IdleCountdown implements ReactiveController {
   /** Where focus was before the countdown took it, to give it back. */
   #focusBefore: HTMLElement | null = null;
 
-  constructor(host: Host, strings: () => GuardStrings, announce: (text: string) => void) {
-    this.#host = host;
-    this.#strings = strings;
-    this.#announce = announce;
-    host.addController(this);
+  constructor(config: GuardConfig) {
+    this.#config = config;
+    this.#host = config.host;
+    config.host.addController(this);
   }
 
   hostDisconnected(): void {
@@ -142,7 +139,7 @@ export class IdleCountdown implements ReactiveController {
     this.#host.requestUpdate();
     dispatch(this.#host, 'konpro-idle-warning', { secondsLeft });
     if (!first) return;
-    this.#announce(this.#strings().idleAnnouncement(secondsLeft));
+    this.#config.announce(this.#config.strings().idleAnnouncement(secondsLeft));
     this.#focusBefore = deepActiveElement();
     void this.#host.updateComplete.then(() => {
       const button = this.#host.renderRoot.querySelector<HTMLElement>('.still-here');

@@ -77,18 +77,14 @@ export class SessionController implements ReactiveController {
     this.#host = host;
     this.#config = config;
     host.addController(this);
-    this.#page = new PageGuard(host, config, this.#ended, this.#outbox, {
+    this.#page = new PageGuard(config, {
       held: () => this.#session?.id,
       asked: (sessionId) => this.#logouts.has(sessionId),
       endedElsewhere: () => this.#end('other-tab', false),
     });
     this.#dom = new WidgetDom(host);
-    this.#idle = new IdleCountdown(
-      host,
-      () => config.strings(),
-      (text) => config.announce(text),
-    );
-    this.#watch = new SessionWatch(host, config, this.#ended, {
+    this.#idle = new IdleCountdown(config);
+    this.#watch = new SessionWatch(config, {
       held: () => this.#session,
       end: (reason, broadcast) => this.#end(reason, broadcast),
       frames: () => this.#dom.windows(),
