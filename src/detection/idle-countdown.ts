@@ -17,15 +17,7 @@ import { activityHub } from './idle.js';
 import { childScope } from '../platform/async.js';
 import { onPage } from '../platform/page-lifecycle.js';
 
-export interface IdleSettings {
-  /** Seconds without activity before `onIdle`; 0: off. */
-  timeout: number;
-  /** Seconds of countdown before that. */
-  warning: number;
-  /** Whether focus sits in the widget frame (activity the page cannot otherwise see). */
-  frameFocused(): boolean;
-  onIdle(): void;
-}
+const DEFAULT_IDLE_WARNING = 10;
 
 export class IdleCountdown implements ReactiveController {
   readonly #config: GuardConfig;
@@ -53,14 +45,20 @@ export class IdleCountdown implements ReactiveController {
   }
 
   /**
-   * (Re)starts the watch for the session whose scope is `signal`; a timeout of 0 leaves it off.
-   * The clock starts at the later of now and the last activity.
+   * (Re)starts the watch for the session whose scope is `signal`, with the host's `idle-timeout`
+   * (none or 0: off) and `idle-warning`; `onIdle` when the time is up. The clock starts at the later
+   * of now and the last activity. `frameFocused`: whether focus sits in the widget frame (activity
+   * the page cannot otherwise see).
    */
-  restart(signal: AbortSignal, settings: IdleSettings): void {
+  restart(signal: AbortSignal, frameFocused: () => boolean, onIdle: () => void): void {
     if (signal.aborted) return;
     this.stop();
-    const { timeout } = settings;
+    const config = this.#config;
+    const { idleTimeout, idleWarning } = this.#host;
+    const timeout = idleTimeout === null ? 0 : config.seconds(idleTimeout, 0, 'idle-timeout');
     if (timeout <= 0) return;
+    // (Read only now: an idle-warning without an idle-timeout is not reported.)
+    const warning = Math.min(config.seconds(idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning'), timeout);
     const scope = (this.#scope = childScope(signal)).signal;
     const hub = activityHub();
     let last = Math.max(Date.now(), hub.lastActivity);
@@ -70,8 +68,8 @@ export class IdleCountdown implements ReactiveController {
       const left = last + timeout * 1000 - Date.now();
       if (left <= 0) {
         fired = true;
-        settings.onIdle();
-      } else if (left <= Math.min(settings.warning, timeout) * 1000) {
+        onIdle();
+      } else if (left <= warning * 1000) {
         const secondsLeft = Math.ceil(left / 1000);
         if (secondsLeft !== this.#secondsLeft) this.#show(secondsLeft);
       } else {
@@ -86,7 +84,7 @@ export class IdleCountdown implements ReactiveController {
     scope.addEventListener('abort', () => window.clearInterval(tick), { once: true });
     onPage({ visible: check }, scope);
     // Focus moving into the widget frame is activity the page cannot otherwise see.
-    window.addEventListener('blur', () => settings.frameFocused() && this.activity(), { signal: scope });
+    window.addEventListener('blur', () => frameFocused() && this.activity(), { signal: scope });
   }
 
   /** Activity the guard itself saw (its frame, its button), while the watch runs. */

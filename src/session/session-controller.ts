@@ -33,8 +33,6 @@ import {
   type LifecycleEvent,
 } from './lifecycle.js';
 
-const DEFAULT_IDLE_WARNING = 10;
-
 const NO_SESSION: DeleteOutcome = { sessionId: '', outcome: 'already-gone', attempts: 0 };
 
 export class SessionController implements ReactiveController {
@@ -318,16 +316,11 @@ export class SessionController implements ReactiveController {
 
   /** Watches for inactivity (kiosks) while `idle-timeout` is set. */
   #restartIdle(session: HeldSession): void {
-    const host = this.#host;
-    const config = this.#config;
-    const timeout = host.idleTimeout === null ? 0 : config.seconds(host.idleTimeout, 0, 'idle-timeout');
-    this.#idle.restart(session.scope.signal, {
-      timeout,
-      // (Read only when it matters: an idle-warning without an idle-timeout is not reported.)
-      warning: timeout > 0 ? config.seconds(host.idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning') : 0,
-      frameFocused: () => this.#dom.frameFocused(),
-      onIdle: () => this.#session === session && void this.reset('idle'),
-    });
+    this.#idle.restart(
+      session.scope.signal,
+      () => this.#dom.frameFocused(),
+      () => this.#session === session && void this.reset('idle'),
+    );
   }
 
   /**
