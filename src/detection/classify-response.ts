@@ -32,9 +32,9 @@ export interface Classification {
 
 /** An error code about the session or its token, as opposed to the API key or the request. */
 export function codeNamesSession(code: string): boolean {
-  const words = code.toUpperCase().split(/[^A-Z0-9]+/);
-  if (code.toUpperCase().includes('API_KEY')) return false;
-  return words.includes('SESSION') || words.includes('TOKEN');
+  const upper = code.toUpperCase();
+  const words = upper.split(/[^A-Z0-9]+/);
+  return !upper.includes('API_KEY') && (words.includes('SESSION') || words.includes('TOKEN'));
 }
 
 /**

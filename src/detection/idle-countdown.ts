@@ -1,43 +1,38 @@
 /**
- * The kiosk's idle countdown, as a controller of the guard: watches for
- * inactivity while a session is active (see idle.ts), shows a visible,
- * accessible countdown before the reset, which any activity cancels, and
- * moves focus to its button and back.
+ * The kiosk's idle reset, as a controller of the guard: while a session is
+ * active, times the inactivity of the device (the page's activity, idle.ts),
+ * shows a visible, accessible countdown before the reset, which any activity
+ * cancels, and moves focus to its button and back.
+ *
+ * The deadline is a wall-clock time compared with `Date.now()` on a
+ * one-second tick and whenever the page becomes visible, so throttled timers
+ * in hidden tabs and a machine that slept cannot stretch it: a deadline that
+ * passed while asleep fires on wake.
  */
-import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { html, nothing, type ReactiveController, type TemplateResult } from 'lit';
+import type { GuardConfig } from '../element/config.js';
 import { dispatch } from '../element/events.js';
 import type { GuardStrings } from '../element/strings.js';
-import { activityHub, watchIdle, type IdleWatch } from './idle.js';
+import { activityHub } from './idle.js';
 import { childScope } from '../platform/async.js';
+import { onPage } from '../platform/page-lifecycle.js';
 
-type Host = ReactiveControllerHost & HTMLElement & { readonly renderRoot: HTMLElement | DocumentFragment };
-
-export interface IdleSettings {
-  /** Seconds without activity before `onIdle`; 0: off. */
-  timeout: number;
-  /** Seconds of countdown before that. */
-  warning: number;
-  /** Whether focus sits in the widget frame (activity the page cannot otherwise see). */
-  frameFocused(): boolean;
-  onIdle(): void;
-}
+const DEFAULT_IDLE_WARNING = 10;
 
 export class IdleCountdown implements ReactiveController {
-  readonly #host: Host;
-  readonly #strings: () => GuardStrings;
-  readonly #announce: (text: string) => void;
-  #watch: IdleWatch | undefined;
+  readonly #config: GuardConfig;
+  readonly #host: GuardConfig['host'];
+  /** The watch's scope, while one runs. */
   #scope: AbortController | undefined;
   /** Seconds left in the countdown, while it shows. */
   #secondsLeft: number | undefined;
   /** Where focus was before the countdown took it, to give it back. */
   #focusBefore: HTMLElement | null = null;
 
-  constructor(host: Host, strings: () => GuardStrings, announce: (text: string) => void) {
-    this.#host = host;
-    this.#strings = strings;
-    this.#announce = announce;
-    host.addController(this);
+  constructor(config: GuardConfig) {
+    this.#config = config;
+    this.#host = config.host;
+    config.host.addController(this);
   }
 
   hostDisconnected(): void {
@@ -49,38 +44,58 @@ export class IdleCountdown implements ReactiveController {
     return this.#secondsLeft !== undefined;
   }
 
-  /** (Re)starts the watch for the session whose scope is `signal`; a timeout of 0 leaves it off. */
-  restart(signal: AbortSignal, settings: IdleSettings): void {
+  /**
+   * (Re)starts the watch for the session whose scope is `signal`, with the host's `idle-timeout`
+   * (none or 0: off) and `idle-warning`; `onIdle` when the time is up. The clock starts at the later
+   * of now and the last activity. `frameFocused`: whether focus sits in the widget frame (activity
+   * the page cannot otherwise see).
+   */
+  restart(signal: AbortSignal, frameFocused: () => boolean, onIdle: () => void): void {
     if (signal.aborted) return;
     this.stop();
-    if (settings.timeout <= 0) return;
-    const scope = childScope(signal);
-    this.#scope = scope;
-    const current = () => this.#scope === scope && !scope.signal.aborted;
-    this.#watch = watchIdle(
-      {
-        timeoutMs: settings.timeout * 1000,
-        warningMs: Math.min(settings.warning, settings.timeout) * 1000,
-        onWarning: (secondsLeft) => current() && this.#show(secondsLeft),
-        onCancel: () => this.hide(true),
-        onIdle: () => current() && settings.onIdle(),
-      },
-      scope.signal,
-    );
+    const config = this.#config;
+    const { idleTimeout, idleWarning } = this.#host;
+    const timeout = idleTimeout === null ? 0 : config.seconds(idleTimeout, 0, 'idle-timeout');
+    if (timeout <= 0) return;
+    // (Read only now: an idle-warning without an idle-timeout is not reported.)
+    const warning = Math.min(config.seconds(idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning'), timeout);
+    const scope = (this.#scope = childScope(signal)).signal;
+    const hub = activityHub();
+    let last = Math.max(Date.now(), hub.lastActivity);
+    let fired = false;
+    const check = () => {
+      if (scope.aborted || fired) return;
+      const left = last + timeout * 1000 - Date.now();
+      if (left <= 0) {
+        fired = true;
+        onIdle();
+      } else if (left <= warning * 1000) {
+        const secondsLeft = Math.ceil(left / 1000);
+        if (secondsLeft !== this.#secondsLeft) this.#show(secondsLeft);
+      } else {
+        this.hide(true); // activity during the countdown: it is over
+      }
+    };
+    hub.subscribe((at) => {
+      if (at > last) last = at;
+      if (this.showing) check();
+    }, scope);
+    const tick = window.setInterval(check, 1_000);
+    scope.addEventListener('abort', () => window.clearInterval(tick), { once: true });
+    onPage({ visible: check }, scope);
     // Focus moving into the widget frame is activity the page cannot otherwise see.
-    window.addEventListener('blur', () => settings.frameFocused() && this.activity(), { signal: scope.signal });
+    window.addEventListener('blur', () => frameFocused() && this.activity(), { signal: scope });
   }
 
-  /** Activity the guard itself saw (its frame, its button). */
+  /** Activity the guard itself saw (its frame, its button), while the watch runs. */
   activity(): void {
-    this.#watch?.activity();
+    if (this.#scope) activityHub().report();
   }
 
   /** Ends the watch and takes the countdown away (focus stays where it is). */
   stop(): void {
     this.#scope?.abort();
     this.#scope = undefined;
-    this.#watch = undefined;
     this.hide(false);
   }
 
@@ -122,7 +137,7 @@ export class IdleCountdown implements ReactiveController {
     this.#host.requestUpdate();
     dispatch(this.#host, 'konpro-idle-warning', { secondsLeft });
     if (!first) return;
-    this.#announce(this.#strings().idleAnnouncement(secondsLeft));
+    this.#config.announce(this.#config.strings().idleAnnouncement(secondsLeft));
     this.#focusBefore = deepActiveElement();
     void this.#host.updateComplete.then(() => {
       const button = this.#host.renderRoot.querySelector<HTMLElement>('.still-here');

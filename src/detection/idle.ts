@@ -1,18 +1,12 @@
 /**
- * Idle detection for kiosk resets.
+ * The page's activity, for kiosk resets (idle-countdown.ts times them).
  *
  * Activity is shared: one set of listeners per page (pointer, key, wheel,
  * touch, focus) feeds every guard of the page, and activity is told to the
  * other tabs of the origin, so a person using one tab is never reset by an
  * idle guard in another. Guards add what only they can see (their widget
  * frame taking focus, activity messages from the frame).
- *
- * Deadlines are wall-clock times compared with `Date.now()` on a one-second
- * tick and whenever the page becomes visible, so throttled timers in hidden
- * tabs and a machine that slept cannot stretch them: a deadline that passed
- * while asleep fires on wake.
  */
-import { onPage } from '../platform/page-lifecycle.js';
 import { tabChannel, type TabChannel } from '../tabs/tab-channel.js';
 
 type ActivityListener = (at: number) => void;
@@ -95,66 +89,4 @@ let shared: ActivityHub | undefined;
 export function activityHub(): ActivityHub {
   shared ??= new ActivityHub();
   return shared;
-}
-
-export interface IdleOptions {
-  /** Inactivity after which `onIdle` runs. */
-  timeoutMs: number;
-  /** How long before that the countdown starts. */
-  warningMs: number;
-  /** Each second of the countdown, with the whole seconds left. */
-  onWarning(secondsLeft: number): void;
-  /** Activity during the countdown: it is over. */
-  onCancel(): void;
-  onIdle(): void;
-  hub?: ActivityHub;
-}
-
-export interface IdleWatch {
-  /** Activity the guard itself saw (its frame). */
-  activity(): void;
-  /** Compare the deadlines with the clock now. */
-  check(): void;
-}
-
-/** Watches for inactivity until `signal` aborts. The clock starts at the later of now and the last activity. */
-export function watchIdle(options: IdleOptions, signal: AbortSignal): IdleWatch {
-  const hub = options.hub ?? activityHub();
-  let last = Math.max(Date.now(), hub.lastActivity);
-  let warned: number | undefined;
-  let fired = false;
-
-  const check = () => {
-    if (signal.aborted || fired) return;
-    const now = Date.now();
-    const deadline = last + options.timeoutMs;
-    if (now >= deadline) {
-      fired = true;
-      options.onIdle();
-      return;
-    }
-    if (now >= deadline - options.warningMs) {
-      const secondsLeft = Math.ceil((deadline - now) / 1000);
-      if (secondsLeft !== warned) {
-        warned = secondsLeft;
-        options.onWarning(secondsLeft);
-      }
-    } else if (warned !== undefined) {
-      warned = undefined;
-      options.onCancel();
-    }
-  };
-  const onActivity = (at: number) => {
-    if (at > last) last = at;
-    if (warned !== undefined) check();
-  };
-
-  hub.subscribe(onActivity, signal);
-  const tick = window.setInterval(check, 1_000);
-  onPage({ visible: check }, signal);
-  signal.addEventListener('abort', () => window.clearInterval(tick), { once: true });
-  return {
-    activity: () => hub.report(),
-    check,
-  };
 }

@@ -83,8 +83,9 @@ function toUrl(input: unknown): URL | undefined {
   }
 }
 
-function notify(targets: ResponseWatcher[], classification: Classification, url: URL, body?: unknown): void {
-  for (const watcher of targets) {
+/** Tells the watchers interested in `url` what its response says. */
+function notify(url: URL, classification: Classification, body?: unknown): void {
+  for (const watcher of interestedIn(url)) {
     try {
       watcher.onResponse(classification, url, body);
     } catch (error) {
@@ -132,7 +133,7 @@ function guardedFetch(this: unknown, ...args: Parameters<typeof fetch>): Promise
     },
     (error: unknown) => {
       // A network error is transient: nothing ends, the caller gets its error.
-      notify(interestedIn(url), classifyResponse(0), url);
+      notify(url, classifyResponse(0));
       throw error;
     },
   );
@@ -145,13 +146,11 @@ function fetchFallback(...args: Parameters<typeof fetch>): Promise<Response> {
 
 async function inspectFetchResponse(response: Response, url: URL): Promise<void> {
   if (response.type === 'opaque' || response.type === 'opaqueredirect') return;
-  if (response.status === 404 || response.status === 410)
-    notify(interestedIn(url), classifyResponse(response.status), url);
+  if (response.status === 404 || response.status === 410) notify(url, classifyResponse(response.status));
   const inspect = async () => {
     try {
       const body = needsBody(response.status) ? await readJson(response) : undefined;
-      const targets = interestedIn(url);
-      if (targets.length > 0) notify(targets, classifyResponse(response.status, body), url, body);
+      notify(url, classifyResponse(response.status, body), body);
     } catch {
       // Reading our clone failed: no conclusion, the caller still gets its response.
     }
@@ -189,10 +188,9 @@ function inspectXhr(this: XMLHttpRequest): void {
   if (this.readyState !== XMLHttpRequest.DONE || watchers.size === 0) return;
   const url = xhrUrls.get(this);
   if (!url) return;
-  const targets = interestedIn(url);
-  if (targets.length === 0) return;
+  if (interestedIn(url).length === 0) return;
   const body = needsBody(this.status) ? xhrJson(this) : undefined;
-  notify(targets, classifyResponse(this.status, body), url, body);
+  notify(url, classifyResponse(this.status, body), body);
 }
 
 function xhrJson(xhr: XMLHttpRequest): unknown {

@@ -16,7 +16,7 @@ import type { GuardConfig } from '../element/config.js';
 import type { KonproWidgetGuard } from '../element/konpro-widget-guard.js';
 import { childScope } from '../platform/async.js';
 import { onPage } from '../platform/page-lifecycle.js';
-import type { EndedSessions } from '../session/ended-sessions.js';
+import { endedSessions } from '../session/ended-sessions.js';
 import { isRecord } from '../shared/konpro-api.js';
 import { sessionResourceUrl } from '../shared/session-id.js';
 
@@ -50,15 +50,13 @@ export interface SessionWatchPorts {
 export class SessionWatch {
   readonly #host: KonproWidgetGuard;
   readonly #config: GuardConfig;
-  readonly #ended: EndedSessions;
   readonly #ports: SessionWatchPorts;
   /** The session the `expiresAt` property was set for. */
   #expiresAtFor: string | undefined;
 
-  constructor(host: KonproWidgetGuard, config: GuardConfig, ended: EndedSessions, ports: SessionWatchPorts) {
-    this.#host = host;
+  constructor(config: GuardConfig, ports: SessionWatchPorts) {
+    this.#host = config.host;
     this.#config = config;
-    this.#ended = ended;
     this.#ports = ports;
   }
 
@@ -140,7 +138,7 @@ export class SessionWatch {
   async recheckEnded(): Promise<void> {
     const session = this.#ports.held();
     if (!session) return;
-    if (await this.#ended.has(session.id)) this.#end(session, 'other-tab', false);
+    if (await endedSessions().has(session.id)) this.#end(session, 'other-tab', false);
     else session.clock?.check();
   }
 

@@ -4,9 +4,9 @@
  * showing it, one guard reports each settled delete, and every guard hears
  * that storage is unavailable. (Between tabs, the tab channel does this.)
  */
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { DeleteOutbox } from '../outbox/outbox.js';
-import type { EndedSessions } from '../session/ended-sessions.js';
+import type { ReactiveController } from 'lit';
+import { deleteOutbox } from '../outbox/outbox.js';
+import { endedSessions } from '../session/ended-sessions.js';
 import type { GuardConfig } from './config.js';
 
 export interface PageGuardPorts {
@@ -23,28 +23,19 @@ const guards = new Set<PageGuard>();
 
 export class PageGuard implements ReactiveController {
   readonly #config: GuardConfig;
-  readonly #ended: EndedSessions;
-  readonly #outbox: DeleteOutbox;
   readonly #ports: PageGuardPorts;
 
-  constructor(
-    host: ReactiveControllerHost,
-    config: GuardConfig,
-    ended: EndedSessions,
-    outbox: DeleteOutbox,
-    ports: PageGuardPorts,
-  ) {
+  constructor(config: GuardConfig, ports: PageGuardPorts) {
     this.#config = config;
-    this.#ended = ended;
-    this.#outbox = outbox;
     this.#ports = ports;
-    host.addController(this);
+    config.host.addController(this);
   }
 
   hostConnected(): void {
     guards.add(this);
     // Where IndexedDB fails, guarantees 2 and 4 hold for this page only: say so.
-    this.#ended.onStorageError = this.#outbox.onStorageError = (error) => {
+    // (The page-wide stores are looked up here, in a page: never where the element is only constructed.)
+    endedSessions().onStorageError = deleteOutbox().onStorageError = (error) => {
       for (const guard of guards) {
         guard.#config.error(
           'storage-unavailable',

@@ -56,10 +56,7 @@ export async function callProxy(
   } catch {
     body = MALFORMED;
   }
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-  return retryAfterMs === undefined
-    ? { status: response.status, body }
-    : { status: response.status, body, retryAfterMs };
+  return { status: response.status, body, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
 }
 
 /** Aborts when either aborts (AbortSignal.any is missing before Safari 17.4 and Firefox 124). */

@@ -33,8 +33,6 @@ import {
   type LifecycleEvent,
 } from './lifecycle.js';
 
-const DEFAULT_IDLE_WARNING = 10;
-
 const NO_SESSION: DeleteOutcome = { sessionId: '', outcome: 'already-gone', attempts: 0 };
 
 export class SessionController implements ReactiveController {
@@ -77,18 +75,14 @@ export class SessionController implements ReactiveController {
     this.#host = host;
     this.#config = config;
     host.addController(this);
-    this.#page = new PageGuard(host, config, this.#ended, this.#outbox, {
+    this.#page = new PageGuard(config, {
       held: () => this.#session?.id,
       asked: (sessionId) => this.#logouts.has(sessionId),
       endedElsewhere: () => this.#end('other-tab', false),
     });
     this.#dom = new WidgetDom(host);
-    this.#idle = new IdleCountdown(
-      host,
-      () => config.strings(),
-      (text) => config.announce(text),
-    );
-    this.#watch = new SessionWatch(host, config, this.#ended, {
+    this.#idle = new IdleCountdown(config);
+    this.#watch = new SessionWatch(config, {
       held: () => this.#session,
       end: (reason, broadcast) => this.#end(reason, broadcast),
       frames: () => this.#dom.windows(),
@@ -322,16 +316,11 @@ export class SessionController implements ReactiveController {
 
   /** Watches for inactivity (kiosks) while `idle-timeout` is set. */
   #restartIdle(session: HeldSession): void {
-    const host = this.#host;
-    const config = this.#config;
-    const timeout = host.idleTimeout === null ? 0 : config.seconds(host.idleTimeout, 0, 'idle-timeout');
-    this.#idle.restart(session.scope.signal, {
-      timeout,
-      // (Read only when it matters: an idle-warning without an idle-timeout is not reported.)
-      warning: timeout > 0 ? config.seconds(host.idleWarning, DEFAULT_IDLE_WARNING, 'idle-warning') : 0,
-      frameFocused: () => this.#dom.frameFocused(),
-      onIdle: () => this.#session === session && void this.reset('idle'),
-    });
+    this.#idle.restart(
+      session.scope.signal,
+      () => this.#dom.frameFocused(),
+      () => this.#session === session && void this.reset('idle'),
+    );
   }
 
   /**

@@ -18,19 +18,6 @@ export interface TabLocks {
   run<T>(name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined>;
 }
 
-class WebLocks implements TabLocks {
-  constructor(private readonly locks: LockManager) {}
-
-  async run<T>(name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
-    try {
-      return await this.locks.request(name, signal ? { signal } : {}, () => work());
-    } catch (error) {
-      if (signal?.aborted) return undefined;
-      throw error;
-    }
-  }
-}
-
 interface Lease {
   owner: string;
   until: number;
@@ -84,15 +71,21 @@ export class LeaseLocks implements TabLocks {
   }
 }
 
-/** Runs work directly: for pages with neither Web Locks nor IndexedDB. */
-class NoLocks implements TabLocks {
-  async run<T>(_name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
-    return signal?.aborted ? undefined : work();
-  }
-}
-
 export function tabLocks(): TabLocks {
-  if (typeof navigator !== 'undefined' && navigator.locks) return new WebLocks(navigator.locks);
+  if (typeof navigator !== 'undefined' && navigator.locks) {
+    const { locks } = navigator;
+    return {
+      async run<T>(name: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+        try {
+          return await locks.request(name, { signal }, () => work());
+        } catch (error) {
+          if (signal?.aborted) return undefined;
+          throw error;
+        }
+      },
+    };
+  }
   if (typeof indexedDB !== 'undefined') return new LeaseLocks();
-  return new NoLocks();
+  // Neither Web Locks nor IndexedDB: the work runs directly.
+  return { run: async (_name, work, signal) => (signal?.aborted ? undefined : work()) };
 }

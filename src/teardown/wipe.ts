@@ -40,27 +40,24 @@ export function parseWipe(value: string | null): { list: WipeList; errors: strin
   return { list, errors };
 }
 
-/** `name` (with `{session_id}` filled in) as a test: exact, or a prefix when it ends in `*`. */
-function matcher(pattern: string, sessionId: string): (name: string) => boolean {
-  const filled = pattern.replaceAll('{session_id}', sessionId);
-  const test = filled.endsWith('*')
-    ? (name: string) => name.startsWith(filled.slice(0, -1))
-    : (name: string) => name === filled;
-  return (name) => !name.startsWith(OWN) && test(name);
+/**
+ * Whether a name is one of `patterns` (with `{session_id}` filled in): exactly, or by prefix for a
+ * pattern that ends in `*`. The guard's own names never are.
+ */
+function matcher(patterns: string[], sessionId: string): (name: string) => boolean {
+  const filled = patterns.map((pattern) => pattern.replaceAll('{session_id}', sessionId));
+  return (name) =>
+    !name.startsWith(OWN) &&
+    filled.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
 }
 
-function anyOf(patterns: string[], sessionId: string): (name: string) => boolean {
-  const tests = patterns.map((p) => matcher(p, sessionId));
-  return (name) => tests.some((test) => test(name));
-}
-
-function wipeStorage(storage: () => Storage, patterns: string[], sessionId: string): void {
+function wipeStorage(kind: 'localStorage' | 'sessionStorage', patterns: string[], sessionId: string): void {
   if (patterns.length === 0) return;
   try {
-    const store = storage();
-    const matches = anyOf(patterns, sessionId);
-    const keys = Array.from({ length: store.length }, (_, i) => store.key(i)).filter((k): k is string => k !== null);
-    for (const key of keys) if (matches(key)) store.removeItem(key);
+    const store = window[kind];
+    const matches = matcher(patterns, sessionId);
+    const keys = Array.from({ length: store.length }, (_, i) => store.key(i));
+    for (const key of keys) if (key !== null && matches(key)) store.removeItem(key);
   } catch {
     // Storage blocked: nothing of it to wipe.
   }
@@ -68,7 +65,7 @@ function wipeStorage(storage: () => Storage, patterns: string[], sessionId: stri
 
 function wipeCookies(patterns: string[], sessionId: string): void {
   if (patterns.length === 0) return;
-  const matches = anyOf(patterns, sessionId);
+  const matches = matcher(patterns, sessionId);
   const names = document.cookie
     .split(';')
     .map((pair) => pair.split('=')[0].trim())
@@ -78,8 +75,8 @@ function wipeCookies(patterns: string[], sessionId: string): void {
   const paths = ['/', ...segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`)];
   for (const name of names) {
     for (const path of paths) {
-      document.cookie = `${name}=; Max-Age=0; Path=${path}`;
-      document.cookie = `${name}=; Max-Age=0; Path=${path}; Domain=${location.hostname}`;
+      for (const domain of ['', `; Domain=${location.hostname}`])
+        document.cookie = `${name}=; Max-Age=0; Path=${path}${domain}`;
     }
   }
 }
@@ -103,7 +100,7 @@ function deleteDatabase(name: string): Promise<void> {
 
 async function wipeDatabases(patterns: string[], sessionId: string): Promise<void> {
   if (patterns.length === 0 || typeof indexedDB === 'undefined') return;
-  const matches = anyOf(patterns, sessionId);
+  const matches = matcher(patterns, sessionId);
   let names = patterns.filter((p) => !p.endsWith('*')).map((p) => p.replaceAll('{session_id}', sessionId));
   if (patterns.some((p) => p.endsWith('*')) && typeof indexedDB.databases === 'function') {
     const all = await indexedDB.databases().catch(() => []);
@@ -114,8 +111,8 @@ async function wipeDatabases(patterns: string[], sessionId: string): Promise<voi
 
 /** Wipes what `list` names for the ended `sessionId`. Never throws. */
 export async function wipe(list: WipeList, sessionId: string): Promise<void> {
-  wipeStorage(() => localStorage, list.localStorage, sessionId);
-  wipeStorage(() => sessionStorage, list.sessionStorage, sessionId);
+  wipeStorage('localStorage', list.localStorage, sessionId);
+  wipeStorage('sessionStorage', list.sessionStorage, sessionId);
   wipeCookies(list.cookie, sessionId);
   await wipeDatabases(list.indexedDB, sessionId);
 }
