@@ -23,19 +23,23 @@ const SIGNED_OUT_WAIT_MS = 60_000;
 export interface EventStreamOptions {
   /** Where to connect, read at each (re)connect. */
   url(): string;
+  /** Where to resume from (the `Last-Event-ID` of the first connection). */
+  lastId?: string;
   onEvent(event: StreamEvent): void;
   /** The proxy has no event stream (404). */
   onUnavailable(): void;
-  fetch?: typeof fetch;
 }
 
 export interface FollowedStream {
   /** Connects again now (resuming), e.g. with another URL. */
   reconnect(): void;
+  /** The last event id: where a follower of the same stream resumes. */
+  readonly lastId: string;
 }
 
 export function followEventStream(options: EventStreamOptions, signal: AbortSignal): FollowedStream {
-  const parser = new EventStreamParser(options.onEvent);
+  const parser = new EventStreamParser((event) => options.onEvent(event));
+  parser.lastId = options.lastId ?? '';
   let failures = 0;
   /** The current connection, or the wait before the next one. */
   let attempt = childScope(signal);
@@ -45,7 +49,7 @@ export function followEventStream(options: EventStreamOptions, signal: AbortSign
     if (parser.lastId) headers['Last-Event-ID'] = parser.lastId;
     let response: Response;
     try {
-      response = await (options.fetch ?? unwatchedFetch())(options.url(), {
+      response = await unwatchedFetch()(options.url(), {
         headers,
         credentials: 'same-origin',
         cache: 'no-store',
@@ -104,6 +108,9 @@ export function followEventStream(options: EventStreamOptions, signal: AbortSign
     reconnect() {
       failures = 0;
       attempt.abort();
+    },
+    get lastId() {
+      return parser.lastId;
     },
   };
 }
