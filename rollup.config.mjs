@@ -20,8 +20,10 @@ import terser from '@rollup/plugin-terser';
  * this budget holds the line where the measured size stands, so that it can only go down.
  * 3.4× until the issue-12 redesign (explicit lifecycle, controllers, the outbox in three parts), which
  * measured 3.62×: raised deliberately to hold that line, and open work to bring back under 3.4×.
+ * 3.65× until push (issue 14: the event-stream parser and client, one stream per browser shared over the
+ * tab channel, about 1.7 KB gzip), which measured 3.92×: raised to hold that line too.
  */
-export const SIZE_BUDGET = 3.65;
+export const SIZE_BUDGET = 3.93;
 export const SIZE_BASELINE = 'test/bench/baseline/hello-element.js';
 
 const compilerOptions = {

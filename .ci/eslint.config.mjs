@@ -23,6 +23,7 @@ const BROWSER_SIDE = {
     '**/platform/**',
     '**/teardown/**',
     '**/net/**',
+    '**/push/**',
     '**/index.js',
     '**/define.js',
   ],

@@ -36,6 +36,7 @@ export interface KonproWidgetGuardAttributes {
   'idle-timeout'?: number | string;
   'idle-warning'?: number | string;
   'logout-trigger'?: string;
+  push?: boolean | '';
   'expires-at'?: string;
   wipe?: string;
 }

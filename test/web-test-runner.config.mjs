@@ -17,7 +17,7 @@ export default {
   // Browser tests mirror src/ (test/element, test/session, test/detection, ...); *.node.test.ts run in
   // Node (npm run test:node), as do test/proxy, test/demo, test/e2e and test/bench.
   files: [
-    'test/{element,session,detection,outbox,tabs,platform,teardown,net,shared}/**/*.test.ts',
+    'test/{element,session,detection,outbox,tabs,platform,teardown,net,shared,push}/**/*.test.ts',
     '!test/**/*.node.test.ts',
   ],
   nodeResolve: true,

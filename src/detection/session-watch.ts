@@ -16,6 +16,7 @@ import type { GuardConfig } from '../element/config.js';
 import type { KonproWidgetGuard } from '../element/konpro-widget-guard.js';
 import { childScope } from '../platform/async.js';
 import { onPage } from '../platform/page-lifecycle.js';
+import { pushHub } from '../push/push-hub.js';
 import { endedSessions } from '../session/ended-sessions.js';
 import { isRecord } from '../shared/konpro-api.js';
 import { sessionResourceUrl } from '../shared/session-id.js';
@@ -34,6 +35,8 @@ export interface HeldSession {
   status?: StatusCheck;
   /** The status checks' own scope, so a new check-interval can restart them. */
   statusScope?: AbortController;
+  /** While the page's event stream reports the session (`push`). */
+  pushScope?: AbortController;
 }
 
 export interface SessionWatchPorts {
@@ -103,6 +106,23 @@ export class SessionWatch {
     );
     if (signal.aborted) return; // ended by the clock's first check (expired already)
     this.restartStatusChecks(session);
+    this.restartPush(session);
+  }
+
+  /**
+   * With `push`, the page's event stream reports the session (push/push-hub.ts); its news comes as a
+   * tab message to the session controller. Without the route, status checks alone go on.
+   */
+  restartPush(session: HeldSession): void {
+    session.pushScope?.abort();
+    const proxy = this.#config.proxyUrl(true);
+    if (!this.#host.push || !proxy || session.scope.signal.aborted) return;
+    session.pushScope = childScope(session.scope.signal);
+    pushHub(proxy).show(
+      session.id,
+      () => this.#config.error('push-unavailable', 'the proxy has no event stream (404): status checks only', true),
+      session.pushScope.signal,
+    );
   }
 
   /** (Re)starts the status checks with the current check-interval. */

@@ -1,13 +1,19 @@
 /**
- * Asks the proxy how the session is, every `intervalMs` while the page is
- * visible, and at once when the page becomes visible or comes back online.
- * Errors back off (with jitter) and never end anything by themselves: only
- * the caller, reading the classification, decides.
+ * Asks the proxy how the session is, every `intervalMs`, and at once when the
+ * page becomes visible or comes back online. A hidden page asks too, at most
+ * {@link HIDDEN_INTERVAL_MS} apart: the checks are how the proxy knows a page
+ * still shows the session (else it is an orphan, and deleted), and Chrome
+ * runs a hidden tab's timers once a minute at best. Errors back off (with
+ * jitter) and never end anything by themselves: only the caller, reading
+ * the classification, decides.
  */
 import { DEFAULT_BACKOFF, retryDelay } from '../shared/backoff.js';
 import { classifyResponse, Verdict, type Classification } from './classify-response.js';
 import { callProxy, type ProxyAnswer } from '../net/proxy-client.js';
 import { onPage } from '../platform/page-lifecycle.js';
+
+/** Under a minute: a throttled hidden tab still checks once a minute, well inside the proxy's `orphanAfterMs` (3 min). */
+export const HIDDEN_INTERVAL_MS = 45_000;
 
 export interface StatusCheckOptions {
   /** `GET {proxy}/{id}`. */
@@ -30,13 +36,12 @@ export function watchStatus(options: StatusCheckOptions, signal: AbortSignal): S
   let inflight = false;
   let failures = 0;
 
+  const interval = () =>
+    document.visibilityState === 'visible' ? options.intervalMs : Math.min(options.intervalMs, HIDDEN_INTERVAL_MS);
   const schedule = (delay: number) => {
     window.clearTimeout(timer);
     if (signal.aborted || options.intervalMs <= 0) return;
-    timer = window.setTimeout(() => {
-      // A hidden page waits for `visibilitychange` instead.
-      if (document.visibilityState === 'visible') checkNow();
-    }, delay);
+    timer = window.setTimeout(checkNow, delay);
   };
 
   const checkNow = () => {
@@ -50,18 +55,26 @@ export function watchStatus(options: StatusCheckOptions, signal: AbortSignal): S
         failures = classification.verdict === Verdict.Transient ? failures + 1 : 0;
         options.onAnswer(classification);
         const backoff = failures > 0 ? retryDelay(failures, answer.retryAfterMs, DEFAULT_BACKOFF) : 0;
-        schedule(Math.max(options.intervalMs, backoff));
+        schedule(Math.max(interval(), backoff));
       })
       .catch(() => {
         // Aborted with the session: nothing to do. Anything else must not end the checks.
-        if (!signal.aborted) schedule(Math.max(options.intervalMs, retryDelay(++failures, undefined, DEFAULT_BACKOFF)));
+        if (!signal.aborted) schedule(Math.max(interval(), retryDelay(++failures, undefined, DEFAULT_BACKOFF)));
       })
       .finally(() => {
         inflight = false;
       });
   };
 
-  onPage({ visible: checkNow, online: () => document.visibilityState === 'visible' && checkNow() }, signal);
+  onPage(
+    {
+      visible: checkNow,
+      // A long interval is cut to the hidden one (unless the checks are backing off).
+      hidden: () => !inflight && failures === 0 && schedule(interval()),
+      online: () => document.visibilityState === 'visible' && checkNow(),
+    },
+    signal,
+  );
   signal.addEventListener('abort', () => window.clearTimeout(timer), { once: true });
   schedule(options.intervalMs);
   return { checkNow };

@@ -49,7 +49,8 @@ export type GuardErrorCode =
   | 'no-widget'
   | 'invalid-wipe'
   | 'start-failed'
-  | 'storage-unavailable';
+  | 'storage-unavailable'
+  | 'push-unavailable';
 
 export interface GuardErrorDetail {
   code: GuardErrorCode;

@@ -22,7 +22,7 @@ const numberAttribute = {
  * @summary Ends a Konpro avatar widget the moment its session ends.
  *
  * @fires konpro-session-start - `{sessionId}`: a session is mounted and live.
- * @fires konpro-session-end - `{sessionId, reason}`: the widget is gone; reason is `logout`, `terminated`, `expired`, `other-tab`, `idle`, `reset` or `invalid`.
+ * @fires konpro-session-end - `{sessionId, reason}`: the widget is gone; reason is `logout`, `terminated`, `expired`, `other-tab`, `idle`, `reset`, `invalid` or `revoked` (the site's server ended it, heard through `push`).
  * @fires konpro-delete - `{sessionId, outcome, attempts, status?}`: a logout's delete settled (`queued`: it will be retried).
  * @fires konpro-idle-warning - `{secondsLeft}`: a kiosk reset is coming unless someone acts.
  * @fires konpro-guard-error - `{code, message}`: misconfiguration or bad input.
@@ -65,6 +65,7 @@ export class KonproWidgetGuard extends LitElement {
     idleTimeout: { attribute: 'idle-timeout', converter: numberAttribute },
     idleWarning: { attribute: 'idle-warning', converter: numberAttribute },
     logoutTrigger: { type: String, attribute: 'logout-trigger' },
+    push: { type: Boolean, reflect: true },
     expiresAt: { attribute: 'expires-at' },
     wipe: { type: String },
     strings: { attribute: false },
@@ -97,6 +98,12 @@ export class KonproWidgetGuard extends LitElement {
   /** CSS selector: a click on a matching element anywhere in the document logs out. */
   declare logoutTrigger: string | null;
   /**
+   * Follow the proxy's event stream (`GET {proxy}/events`), so that a session the site's server ends
+   * (on any device) is torn down at once, with reason `revoked`. One stream per browser, however many
+   * tabs; a proxy without the route means status checks only (reported once as `push-unavailable`).
+   */
+  declare push: boolean;
+  /**
    * When the session expires: ISO 8601 text, a `Date`, or ms since the epoch. It belongs to the
    * session named when it is set (`session-id`, else the one shown); another session never
    * inherits it. Sessions from `start()` and status checks bring their own.
@@ -127,6 +134,7 @@ export class KonproWidgetGuard extends LitElement {
     this.idleTimeout = null;
     this.idleWarning = 10;
     this.logoutTrigger = null;
+    this.push = false;
     this.expiresAt = null;
     this.wipe = null;
     this.strings = {};

@@ -108,7 +108,8 @@ export class SessionController implements ReactiveController {
     this.#channel.subscribe((message) => {
       if (message.kind !== 'ended') return;
       this.#ended.remember(message.sessionId, { endedAt: message.endedAt, reason: message.reason });
-      if (this.#session?.id === message.sessionId) this.#end('other-tab', false);
+      // Pushed by the server (every tab hears it, this one too): its own reason; else another tab's doing.
+      if (this.#session?.id === message.sessionId) this.#end(message.server ? message.reason : 'other-tab', false);
     }, signal);
     document.addEventListener('click', (event) => this.#onDocumentClick(event), { capture: true, signal });
   }
@@ -127,6 +128,7 @@ export class SessionController implements ReactiveController {
     const active = this.#session && this.#life.state === GuardState.Active ? this.#session : undefined;
     // Restart (or start) the checks with the new interval.
     if (changed.has('checkInterval') && active) this.#watch.restartStatusChecks(active);
+    if (changed.has('push') && active) this.#watch.restartPush(active);
     if ((changed.has('idleTimeout') || changed.has('idleWarning')) && active) this.#restartIdle(active);
     if (changed.has('expiresAt')) this.#watch.expiresAtChanged();
     if (changed.has('sessionId') || changed.has('autoStart') || firstUpdate) this.apply();

@@ -3,8 +3,17 @@
  * (and the proxy) use, listed once so a message from another tab is checked against the same list.
  */
 
-/** Reasons in `konpro-session-end`. */
-export const END_REASONS = ['logout', 'terminated', 'expired', 'other-tab', 'idle', 'reset', 'invalid'] as const;
+/** Reasons in `konpro-session-end`. `revoked`: the site's server ended it (the event stream said so). */
+export const END_REASONS = [
+  'logout',
+  'terminated',
+  'expired',
+  'other-tab',
+  'idle',
+  'reset',
+  'invalid',
+  'revoked',
+] as const;
 
 export type EndReason = (typeof END_REASONS)[number];
 

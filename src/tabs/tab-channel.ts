@@ -17,7 +17,8 @@ import { isRecord } from '../shared/konpro-api.js';
 import { isValidSessionId } from '../shared/session-id.js';
 
 export type TabMessage =
-  | { kind: 'ended'; sessionId: string; reason: EndReason; endedAt: number }
+  /** `server`: the proxy's event stream said so (relayed by the tab that follows it). */
+  | { kind: 'ended'; sessionId: string; reason: EndReason; endedAt: number; server?: boolean }
   | {
       kind: 'delete-settled';
       key: string;
@@ -26,7 +27,13 @@ export type TabMessage =
       attempts: number;
       status?: number;
     }
-  | { kind: 'activity'; at: number };
+  | { kind: 'activity'; at: number }
+  /**
+   * The sessions a tab shows, for the tab that follows the event stream at `url` (none: it left).
+   * `ask`: that tab just took the stream over, and every tab answers with what it shows. `last`: from
+   * the tab that follows it, the stream's last event id, where the next one to follow it resumes.
+   */
+  | { kind: 'push-showing'; url: string; tab: string; sessions: string[]; ask?: boolean; last?: string };
 
 const NAME = 'konpro-widget-guard';
 const VERSION = 1;
@@ -41,7 +48,13 @@ function parseTabMessage(data: unknown): TabMessage | undefined {
         typeof data.reason === 'string' &&
         REASONS.includes(data.reason) &&
         typeof data.endedAt === 'number'
-        ? { kind: 'ended', sessionId: data.sessionId, reason: data.reason as EndReason, endedAt: data.endedAt }
+        ? {
+            kind: 'ended',
+            sessionId: data.sessionId,
+            reason: data.reason as EndReason,
+            endedAt: data.endedAt,
+            ...(data.server === true ? { server: true } : {}),
+          }
         : undefined;
     case 'delete-settled': {
       if (
@@ -65,6 +78,20 @@ function parseTabMessage(data: unknown): TabMessage | undefined {
     }
     case 'activity':
       return typeof data.at === 'number' ? { kind: 'activity', at: data.at } : undefined;
+    case 'push-showing':
+      return typeof data.url === 'string' &&
+        typeof data.tab === 'string' &&
+        Array.isArray(data.sessions) &&
+        data.sessions.every(isValidSessionId)
+        ? {
+            kind: 'push-showing',
+            url: data.url,
+            tab: data.tab,
+            sessions: data.sessions,
+            ask: !!data.ask,
+            ...(typeof data.last === 'string' ? { last: data.last } : {}),
+          }
+        : undefined;
     default:
       return undefined;
   }
@@ -107,8 +134,15 @@ export class TabChannel {
     }
   }
 
-  post(message: TabMessage): void {
+  /** Tells the other tabs; `here`: this page's listeners too (in this same task). */
+  post(message: TabMessage, here = false): void {
     const data = { v: VERSION, ...message };
+    // The other tabs first: this page's work on it would keep the browser busy in front of the message.
+    this.#send(data);
+    if (here) this.#deliver(data);
+  }
+
+  #send(data: object): void {
     if (this.#channel) {
       try {
         this.#channel.postMessage(data);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import express from 'express';
 import { compareFeedIds, memoryStore, toNodeListener, type WidgetSessionProxy } from '../../src/proxy/index.js';
-import { openStream, serve, type Served } from './support/event-stream.js';
+import { openStream, serve, until, type Served } from './support/event-stream.js';
 import { flakyStore } from './support/flaky-store.js';
 import {
   assertError,
@@ -120,6 +120,25 @@ void describe('GET {proxy}/events', () => {
     );
     assert.ok(compareFeedIds(events[0].id!, seen.id!) > 0);
     resumed.close();
+  });
+
+  void it('a stream dropped before its first event resumes from the id it opened with: nothing sent meanwhile is lost', async () => {
+    const { proxy, url } = await served(vendor);
+    const a = await createSession(proxy, 'alice');
+    const first = await openStream(url, { user: 'alice', sessions: [a.sessionId] });
+    await until(() => first.lastId !== undefined, 2_000, 'the resume point');
+    assert.deepEqual(first.events, [], 'an id alone is no event');
+    first.close(); // the network drops before anything happened
+    await proxy.revokeSession(a.sessionId); // sent while nobody listens
+    const resumed = await openStream(url, { user: 'alice', lastEventId: first.lastId });
+    const [missed] = await resumed.waitForEvents(1);
+    assert.deepEqual(ended(missed.data), { session_id: a.sessionId, reason: 'revoked' });
+    // Once the instance has seen the feed, the resume point is its newest entry.
+    const later = await openStream(url, { user: 'alice' });
+    await until(() => later.lastId !== undefined, 2_000, 'the resume point');
+    assert.equal(later.lastId, missed.id);
+    resumed.close();
+    later.close();
   });
 
   void it('resuming while events are published loses and repeats nothing', async () => {

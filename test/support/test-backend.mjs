@@ -12,6 +12,8 @@
 //   (React and Vue ship no browser ESM; Vue files are compiled with vue/compiler-sfc);
 //   `?react=18` bundles it with React 18 instead of 19.
 // - `/test-api/ssr-page.html` is a page whose guards the server rendered with @lit-labs/ssr.
+// - `/test-api/push/{ns}/...` is the reference proxy itself (src/proxy) on a fake vendor, with its
+//   event stream, registry and revocation (test/support/push-backend.ts, bundled on first use).
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -293,6 +295,28 @@ async function bundle(ctx, name) {
   ctx.body = result.outputFiles[0].text;
 }
 
+let pushBackend;
+
+/** test/support/push-backend.ts, bundled for Node (this file runs without a TypeScript loader). */
+function loadPushBackend() {
+  pushBackend ??= (async () => {
+    const { build } = await import('esbuild');
+    const outfile = resolve('.tmp/push-backend.mjs');
+    await build({
+      entryPoints: ['test/support/push-backend.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'silent',
+    });
+    return import(`${pathToFileURL(outfile).href}?${Date.now()}`);
+  })();
+  return pushBackend;
+}
+
 /** The page's origin with the other loopback name (localhost ↔ 127.0.0.1): same server, another origin. */
 function otherLoopbackOrigin(ctx) {
   const host = ctx.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
@@ -326,6 +350,7 @@ export function testBackend() {
       return;
     }
     if (path === '/test-api/echo' || path.startsWith('/test-api/echo/')) return echo(ctx);
+    if (path.startsWith('/test-api/push/') && (await (await loadPushBackend()).handlePush(ctx))) return;
     let match = /^\/test-api\/proxy\/([\w-]+)(?:\/([^/]*))?$/.exec(path);
     if (match)
       return proxy(ctx, namespace(match[1]), match[2] === undefined ? undefined : decodeURIComponent(match[2]));

@@ -7,6 +7,8 @@
  * Resuming with `Last-Event-ID` loses nothing and repeats nothing: a new
  * stream is attached to the fan-out (buffering) before the feed history is
  * read, then history and buffer are written in feed order, each entry once.
+ * Then an `id:` alone (no event) tells the client where the feed stands, so
+ * that a stream dropped before its first event still resumes without loss.
  */
 import { compareFeedIds, type EndedEvent } from '../store/store.js';
 import { errorBody, jsonResponse, ProxyErrorCode } from '../errors.js';
@@ -20,6 +22,11 @@ const REPLAY_PAGE = 1_000;
 const MAX_UNREAD_CHUNKS = 256;
 /** Sessions per touch call. */
 const TOUCH_BATCH = 500;
+/**
+ * Before this instance has seen a feed entry, a new stream's resume point is the clock, this much back:
+ * the store's ids follow its own clock (Redis's), and a resume repeats an event rather than lose one.
+ */
+const ANCHOR_SLACK_MS = 5_000;
 
 const encoder = new TextEncoder();
 const PING = encoder.encode(': ping\n\n');
@@ -62,6 +69,8 @@ export class EventStreams {
   #following: Promise<boolean> | undefined;
   #heartbeat = false;
   #count = 0;
+  /** The newest feed id this instance has seen. */
+  #head: string | undefined;
 
   constructor(options: EventStreamsOptions) {
     this.#options = options;
@@ -100,6 +109,9 @@ export class EventStreams {
           const pending = stream.pending ?? [];
           stream.pending = undefined;
           for (const entry of pending) this.#write(stream, entry);
+          const anchor = this.#head ?? (lastEventId === undefined ? `${Date.now() - ANCHOR_SLACK_MS}-0` : undefined);
+          if (anchor !== undefined && (stream.lastId === undefined || compareFeedIds(anchor, stream.lastId) > 0))
+            controller.enqueue(encoder.encode(`id: ${anchor}\n\n`));
         },
         cancel: () => this.#leave(stream),
       },
@@ -171,6 +183,7 @@ export class EventStreams {
 
   #deliver(entry: EndedEvent): void {
     this.#options.ended(entry.sessionId);
+    this.#head = entry.id;
     const streams = this.#byUser.get(entry.userId);
     if (!streams) return;
     for (const stream of streams) {

@@ -53,7 +53,10 @@ export interface OpenStream {
   headers: Headers;
   /** The body of a refused request. */
   text: string;
+  /** Dispatched events (blocks with data), as a browser's parser dispatches them. */
   events: SseEvent[];
+  /** The id a reconnect would send as `Last-Event-ID` (an `id:` without data sets it too). */
+  lastId: string | undefined;
   /** `: ...` comment lines seen. */
   comments: string[];
   /** Resolves once `count` events in all have arrived; rejects after `timeoutMs`. */
@@ -85,6 +88,7 @@ export async function openStream(url: string, options: StreamOptions = {}): Prom
     headers: response.headers,
     text: '',
     events: [],
+    lastId: undefined,
     comments: [],
     waitForEvents: async (count, timeoutMs = 2_000) => {
       await until(() => stream.events.length >= count, timeoutMs, `${count} events (got ${stream.events.length})`);
@@ -139,7 +143,9 @@ function parseBlock(block: string, stream: OpenStream): void {
       fields++;
     }
   }
-  if (fields > 0) stream.events.push(event);
+  if (event.id !== undefined) stream.lastId = event.id;
+  // As in a browser: a block without data is no event (an `id:` alone only moves the resume point).
+  if (fields > 0 && event.data !== undefined) stream.events.push(event);
 }
 
 export async function until(condition: () => boolean, timeoutMs = 2_000, what = 'condition'): Promise<void> {
