@@ -179,7 +179,11 @@ export function createProxy(
       // Once per outage, not once per request. The recovery is a warning too, so the default log
       // (which drops info) shows the end of every outage it showed the start of.
       if (state === 'degraded') void record('error', 'store-degraded', {}, { detail });
-      else void record('warn', 'store-recovered', {});
+      else {
+        void record('warn', 'store-recovered', {});
+        // What this instance created meanwhile goes into the registry now, not at the next sweep.
+        scheduler.after(0, () => registry.catchUp());
+      }
     },
     [config.apiKey, ...config.secrets],
   );

@@ -377,6 +377,36 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
     );
     stream.close();
   });
+  void it('a session created while Redis is away is registered once it is back: a revocation on the other instance ends it', async () => {
+    const user = freshUser();
+    await redis.kill();
+    let during: { sessionId: string; cookie: string };
+    try {
+      during = await createSession(a, user);
+      const status = await guardFetch(a.url, 'GET', `${BASE_PATH}/${during.sessionId}`, user, [during.cookie]);
+      assert.equal(((await status.json()) as { status: string }).status, 'active');
+    } finally {
+      await redis.restart();
+    }
+    // A's next store call (its health route, a page's request, its sweep) ends its outage; it catches up.
+    const deadline = Date.now() + 10_000;
+    while ((await a.call<{ store: string }>('health')).store !== 'ok') {
+      assert.ok(Date.now() < deadline, 'A sees Redis again within 10 s');
+      await sleep(100);
+    }
+    let listed: string[] = [];
+    while (!listed.includes(during.sessionId)) {
+      assert.ok(Date.now() < deadline, 'B lists the session A created during the outage');
+      await sleep(50);
+      listed = (await b.call<Array<{ sessionId: string }>>('listSessions', { userId: user })).map((s) => s.sessionId);
+    }
+    const stream = await streamFor(b, user, during);
+    assert.deepEqual(await b.call('revokeUser', user), { ended: [during.sessionId], failed: [] });
+    assert.ok(!vendor.sessions.has(during.sessionId), 'deleted at the vendor');
+    await until(() => endedEvents(stream).length > 0, 1_000, 'the ended event');
+    assert.equal(endedEvents(stream)[0].reason, 'revoked');
+    stream.close();
+  });
 });
 
 void describe('several proxy instances: the orphan sweep', () => {
