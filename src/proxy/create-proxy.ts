@@ -19,8 +19,8 @@ import {
   type ProxyLogEntry,
   type ProxyLogEvent,
 } from './log.js';
-import { resolveOptions, type WidgetSessionProxyOptions } from './options.js';
-import { RateLimiter, type RateLimitDecision } from './rate-limit.js';
+import { resolveOptions, type VendorSessionAnswer, type WidgetSessionProxyOptions } from './options.js';
+import { StoreRateLimit, type RateLimitDecision } from './rate-limit.js';
 import { EventStreams } from './registry/event-streams.js';
 import { GuardedStore, type StoreState } from './registry/guarded-store.js';
 import { Scheduler } from './registry/scheduler.js';
@@ -38,7 +38,7 @@ import { SessionBindings } from './session-binding.js';
 import { StatusCache } from './status-cache.js';
 import { Signer } from './signing.js';
 import { isFeedId, type RegisteredSession, type WidgetSessionStore } from './store/store.js';
-import { VendorClient, type VendorFailure } from './vendor-client.js';
+import { VendorClient, type VendorFailure, type VendorResult } from './vendor-client.js';
 
 export type { RevokeOptions, RevokeResult } from './registry/session-registry.js';
 
@@ -59,6 +59,9 @@ export interface ProxyHealth {
   /** Why, when degraded (never a secret or a URL's credentials). */
   detail?: string;
 }
+
+/** What a status check came to: the vendor's answer, or the read limit's refusal (no vendor call). */
+type StatusCheck = VendorResult<VendorSessionAnswer> | Exclude<RateLimitDecision, { allowed: true }>;
 
 /** `Retry-After` of a create refused at `maxLiveSessions`: sessions end by the minute, not the millisecond. */
 const CAPACITY_RETRY_SECONDS = 30;
@@ -160,10 +163,8 @@ export function createProxy(
   const previous = config.secrets.slice(1).map((secret) => new Signer(secret));
   const bindings = new SessionBindings([signer, ...previous], config.cookie);
   const vendor = new VendorClient(config);
-  const createLimit = new RateLimiter(config.rateLimit.creates, config.rateLimit.windowMs);
-  const deleteLimit = new RateLimiter(config.rateLimit.deletes, config.rateLimit.windowMs);
-  const readLimit = new RateLimiter(config.rateLimit.reads, config.rateLimit.windowMs);
-  const statusCache = new StatusCache(config.statusCacheMs);
+  // A vendor answer is reused for a moment; a failure or a refusal by the read limit never is.
+  const statusCache = new StatusCache<StatusCheck>(config.statusCacheMs, (checked) => 'ok' in checked && checked.ok);
   // Anyone can provoke a refusal: their log lines are sampled, with a count of what was dropped.
   const refusalLog = new LogSampler();
   const instanceId = globalThis.crypto.randomUUID();
@@ -178,10 +179,19 @@ export function createProxy(
       // Once per outage, not once per request. The recovery is a warning too, so the default log
       // (which drops info) shows the end of every outage it showed the start of.
       if (state === 'degraded') void record('error', 'store-degraded', {}, { detail });
-      else void record('warn', 'store-recovered', {});
+      else {
+        void record('warn', 'store-recovered', {});
+        // What this instance created meanwhile goes into the registry now, not at the next sweep.
+        scheduler.after(0, () => registry.catchUp());
+      }
     },
     [config.apiKey, ...config.secrets],
   );
+  // Counted in the store, so the instances sharing it share each user's count.
+  const { creates, deletes: deleteCount, reads, windowMs } = config.rateLimit;
+  const createLimit = new StoreRateLimit('create', creates, windowMs, guarded);
+  const deleteLimit = new StoreRateLimit('delete', deleteCount, windowMs, guarded);
+  const readLimit = new StoreRateLimit('read', reads, windowMs, guarded);
   const deletes = new ServerDeletes({ vendor, store: guarded, scheduler, record, instanceId, leaseMs });
   const streams = new EventStreams({
     store: guarded,
@@ -279,7 +289,7 @@ export function createProxy(
   }
 
   async function create(request: Request, userId: string): Promise<Response> {
-    const decision = createLimit.take(userId);
+    const decision = await createLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
     if (await atCapacity(userId)) {
       return refuse(
@@ -368,17 +378,18 @@ export function createProxy(
   }
 
   async function read(sessionId: string, userId: string): Promise<Response> {
-    let answer = statusCache.peek(sessionId);
-    if (!answer) {
-      const decision = readLimit.take(userId);
-      if (!decision.allowed) {
-        // The page still shows the session: a limited check must not make it look orphaned.
-        await registry.shown([sessionId]);
-        return rateLimited(decision, userId);
-      }
-      answer = statusCache.load(sessionId, () => vendor.readSession(sessionId));
+    // Checks of this session made meanwhile share the limit's decision and the vendor's answer.
+    const checked = await (statusCache.peek(sessionId) ??
+      statusCache.load(sessionId, async () => {
+        const decision = await readLimit.take(userId);
+        return decision.allowed ? vendor.readSession(sessionId) : decision;
+      }));
+    if ('allowed' in checked) {
+      // The page still shows the session: a limited check must not make it look orphaned.
+      await registry.shown([sessionId]);
+      return rateLimited(checked, userId);
     }
-    const result = await answer;
+    const result = checked;
     // Only the vendor's answer decides the page's; the registry follows it and is never asked.
     const now = Date.now();
     if (!result.ok) {
@@ -398,7 +409,7 @@ export function createProxy(
   }
 
   async function end(request: Request, sessionId: string, userId: string): Promise<Response> {
-    const decision = deleteLimit.take(userId);
+    const decision = await deleteLimit.take(userId);
     if (!decision.allowed) return rateLimited(decision, userId);
     statusCache.forget(sessionId);
     const result = await vendor.endSession(sessionId);

@@ -23,7 +23,11 @@ export interface SessionSettings {
 export type VendorSessionAnswer = Pick<VendorSession, 'session_id' | 'status' | 'expires_at'> &
   Partial<Pick<VendorSession, 'agentic_avatar_id' | 'created_at'>> & { readonly [field: string]: unknown };
 
-/** Per-user limits, counted in memory by each proxy instance. */
+/**
+ * Per-user limits, each a fixed window counted in the `store`: instances that
+ * share it share the count. While the store does not answer, each instance
+ * counts in its own memory.
+ */
 export interface RateLimitOptions {
   /** Creates (`POST`) a user may make per window. Default 10. */
   creates: number;
@@ -94,7 +98,7 @@ export interface WidgetSessionProxyOptions {
   fetch?: typeof globalThis.fetch;
   /** Receives structured log entries. Default: warnings and errors as JSON lines on the console. */
   log?: ProxyLogger;
-  /** Per-user limits on creates, deletes and status checks (in memory, per instance). */
+  /** Per-user limits on creates, deletes and status checks (counted in the `store`). */
   rateLimit?: Partial<RateLimitOptions>;
   /**
    * Milliseconds a vendor answer to a status check is reused for the same

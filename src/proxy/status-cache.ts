@@ -5,32 +5,30 @@
  * one vendor call, not three hundred. Only this instance's memory: the
  * proxy forgets a session here as soon as it learns that it ended.
  */
-import type { VendorSessionAnswer } from './options.js';
-import type { VendorResult } from './vendor-client.js';
-
-type Answer = VendorResult<VendorSessionAnswer>;
-
 /** A bound on the sessions remembered; past it stale entries go, then the oldest. */
 const MAX_ENTRIES = 10_000;
 
-interface Entry {
-  answer: Promise<Answer>;
+interface Entry<T> {
+  answer: Promise<T>;
   /** When a settled answer stops being reused; `Infinity` while in flight. */
   until: number;
 }
 
-export class StatusCache {
+export class StatusCache<T> {
   readonly #ttlMs: number;
+  readonly #keep: (answer: T) => boolean;
   readonly #now: () => number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Entry<T>>();
 
-  constructor(ttlMs: number, now: () => number = () => Date.now()) {
+  /** `keep`: whether a settled answer may be reused (a failure is not: the next check asks again). */
+  constructor(ttlMs: number, keep: (answer: T) => boolean, now: () => number = () => Date.now()) {
     this.#ttlMs = ttlMs;
+    this.#keep = keep;
     this.#now = now;
   }
 
   /** The answer in flight or still fresh for `sessionId`, if any. */
-  peek(sessionId: string): Promise<Answer> | undefined {
+  peek(sessionId: string): Promise<T> | undefined {
     const entry = this.#entries.get(sessionId);
     if (!entry) return undefined;
     if (entry.until > this.#now()) return entry.answer;
@@ -38,16 +36,19 @@ export class StatusCache {
     return undefined;
   }
 
-  /** Asks the vendor with `read`, sharing the call with the checks that come while it is in flight. */
-  load(sessionId: string, read: () => Promise<Answer>): Promise<Answer> {
-    const entry: Entry = { answer: read(), until: Infinity };
+  /**
+   * The answer of `read` (the vendor), shared with the checks that come while it is in flight. The
+   * entry is in place before `read` runs, so checks arriving while it waits (e.g. for a rate limit
+   * counted in the store) share it too.
+   */
+  load(sessionId: string, read: () => Promise<T>): Promise<T> {
+    const entry: Entry<T> = { answer: Promise.resolve().then(read), until: Infinity };
     this.#makeRoom();
     this.#entries.set(sessionId, entry);
     void entry.answer.then(
       (answer) => {
-        // A failure (the vendor was down, or slow) is not worth keeping: the next check asks again.
         if (this.#entries.get(sessionId) !== entry) return;
-        if (answer.ok && this.#ttlMs > 0) entry.until = this.#now() + this.#ttlMs;
+        if (this.#keep(answer) && this.#ttlMs > 0) entry.until = this.#now() + this.#ttlMs;
         else this.#entries.delete(sessionId);
       },
       () => this.#entries.delete(sessionId),

@@ -1,8 +1,9 @@
 // Several proxy instances as separate processes on their own ports, one Redis between them (started,
 // killed and restarted by this file), one fake vendor: what a site behind a load balancer relies on.
 // A revocation on one instance reaches a page streaming from another within a second; a crashed
-// instance's delete is taken over once its lease lapses; Redis restarting or going away loses
-// nothing and never turns a live session into a terminated one.
+// instance's delete is taken over once its lease lapses; rate limits and live-session caps count
+// every instance together; Redis restarting or going away loses nothing and never turns a live
+// session into a terminated one.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -190,6 +191,90 @@ void describe('several proxy instances on one Redis', () => {
   });
 });
 
+void describe('several proxy instances: limits and caps count across them', () => {
+  // A pair of their own, on a prefix of their own, so the site-wide count is theirs alone.
+  let one: ProxyInstance;
+  let two: ProxyInstance;
+  before(async () => {
+    const limited: Partial<InstanceOptions> = {
+      prefix: `${PREFIX}limits:`,
+      proxyOptions: {
+        rateLimit: { creates: 3, reads: 4 },
+        statusCacheMs: 0,
+        maxSessionsPerUser: 2,
+        maxLiveSessions: 4,
+      },
+    };
+    [one, two] = await Promise.all([instance(limited), instance(limited)]);
+  });
+
+  const errorCode = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
+
+  void it('a user reaches the create limit once, not once per instance', async () => {
+    const user = freshUser();
+    for (const via of [one, two, one]) await createSession(via, user);
+    const refused = await guardFetch(two.url, 'POST', BASE_PATH, user);
+    assert.equal(refused.status, 429, 'the fourth create, the second on this instance');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.equal(await errorCode(refused), 'RATE_LIMIT_EXCEEDED');
+    const other = freshUser();
+    await createSession(two, other);
+    for (const done of [user, other]) await one.call('revokeUser', done);
+  });
+
+  void it('status checks that reach the vendor count on every instance; a limited one is never "terminated"', async () => {
+    const user = freshUser();
+    const session = await createSession(one, user);
+    const check = (via: ProxyInstance) =>
+      guardFetch(via.url, 'GET', `${BASE_PATH}/${session.sessionId}`, user, [session.cookie]);
+    for (const via of [one, two, one, two]) {
+      const answer = await check(via);
+      assert.equal(answer.status, 200);
+      assert.equal(((await answer.json()) as { status: string }).status, 'active');
+    }
+    const limited = await check(one);
+    assert.equal(limited.status, 429);
+    assert.equal(await errorCode(limited), 'RATE_LIMIT_EXCEEDED');
+    const reads = vendor.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${session.sessionId}`));
+    assert.equal(reads.length, 4);
+    await one.call('revokeUser', user);
+  });
+
+  void it('at maxSessionsPerUser a create on either instance ends the oldest, wherever it was made', async () => {
+    const user = freshUser();
+    const first = await createSession(one, user);
+    const second = await createSession(two, user);
+    const stream = await streamFor(two, user, first);
+    const third = await createSession(one, user);
+    assert.ok(!vendor.sessions.has(first.sessionId), 'the oldest is deleted at the vendor');
+    assert.equal(deletesOf(first.sessionId).length, 1);
+    assert.deepEqual(
+      (await two.call<Array<{ sessionId: string }>>('listSessions', { userId: user })).map((s) => s.sessionId),
+      [second.sessionId, third.sessionId],
+    );
+    await until(() => endedEvents(stream).length > 0, 2_000, 'the ended event on the other instance');
+    assert.deepEqual(
+      endedEvents(stream).map(({ session_id, reason }) => ({ session_id, reason })),
+      [{ session_id: first.sessionId, reason: 'revoked' }],
+    );
+    stream.close();
+    await one.call('revokeUser', user);
+  });
+
+  void it('maxLiveSessions holds for the site, whichever instance a create reaches', async () => {
+    const users = [freshUser(), freshUser(), freshUser(), freshUser()];
+    for (const [index, user] of users.entries()) await createSession(index % 2 ? two : one, user);
+    const late = freshUser();
+    const refused = await guardFetch(two.url, 'POST', BASE_PATH, late);
+    assert.equal(refused.status, 429);
+    assert.equal(await errorCode(refused), 'CAPACITY_REACHED');
+    assert.equal(refused.headers.get('retry-after'), '30');
+    await one.call('revokeUser', users[0]);
+    await createSession(two, late);
+    for (const user of [...users, late]) await two.call('revokeUser', user);
+  });
+});
+
 void describe('several proxy instances when Redis restarts or goes away', () => {
   void it('a revocation made right after Redis restarts still reaches every stream, once', async () => {
     const user = freshUser();
@@ -290,6 +375,36 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
       1_000,
       'the revocation',
     );
+    stream.close();
+  });
+  void it('a session created while Redis is away is registered once it is back: a revocation on the other instance ends it', async () => {
+    const user = freshUser();
+    await redis.kill();
+    let during: { sessionId: string; cookie: string };
+    try {
+      during = await createSession(a, user);
+      const status = await guardFetch(a.url, 'GET', `${BASE_PATH}/${during.sessionId}`, user, [during.cookie]);
+      assert.equal(((await status.json()) as { status: string }).status, 'active');
+    } finally {
+      await redis.restart();
+    }
+    // A's next store call (its health route, a page's request, its sweep) ends its outage; it catches up.
+    const deadline = Date.now() + 10_000;
+    while ((await a.call<{ store: string }>('health')).store !== 'ok') {
+      assert.ok(Date.now() < deadline, 'A sees Redis again within 10 s');
+      await sleep(100);
+    }
+    let listed: string[] = [];
+    while (!listed.includes(during.sessionId)) {
+      assert.ok(Date.now() < deadline, 'B lists the session A created during the outage');
+      await sleep(50);
+      listed = (await b.call<Array<{ sessionId: string }>>('listSessions', { userId: user })).map((s) => s.sessionId);
+    }
+    const stream = await streamFor(b, user, during);
+    assert.deepEqual(await b.call('revokeUser', user), { ended: [during.sessionId], failed: [] });
+    assert.ok(!vendor.sessions.has(during.sessionId), 'deleted at the vendor');
+    await until(() => endedEvents(stream).length > 0, 1_000, 'the ended event');
+    assert.equal(endedEvents(stream)[0].reason, 'revoked');
     stream.close();
   });
 });

@@ -361,6 +361,36 @@ void describe('a store that is down', () => {
   });
 });
 
+void describe('sessions created while the store is down', () => {
+  void it('are registered once it answers again, so revokeUser finds them', async () => {
+    const store = flakyStore();
+    const { proxy } = proxyFor(vendor, { store });
+    const before = await createSession(proxy, 'alice');
+    store.down = true;
+    const during = await createSession(proxy, 'alice');
+    const gone = await createSession(proxy, 'alice');
+    // A session ended while the store was down is not registered later.
+    await send(
+      proxy,
+      guardRequest('DELETE', `${BASE_PATH}/${gone.sessionId}`, { user: 'alice', cookies: [gone.cookie] }),
+    );
+    store.down = false;
+
+    // The first store call that succeeds (here a health check) ends the outage; the catch-up follows.
+    assert.deepEqual(await proxy.health(), { store: 'ok' });
+    await sleep(50);
+    assert.deepEqual(
+      (await store.list({ userId: 'alice' })).map((session) => session.sessionId),
+      [before.sessionId, during.sessionId],
+    );
+    const [, caughtUp] = await store.list({ userId: 'alice' });
+    assert.equal(caughtUp.createdAt, Date.parse(vendor.sessions.get(during.sessionId)!.created_at));
+
+    assert.deepEqual((await proxy.revokeUser('alice')).ended.sort(), [before.sessionId, during.sessionId].sort());
+    assert.ok(!vendor.sessions.has(during.sessionId), 'deleted at the vendor');
+  });
+});
+
 void describe('close()', () => {
   void it('leaves no timer behind: the process exits', () => {
     const script = `

@@ -92,6 +92,7 @@ export class ServerDeletes {
     // this instance's alone, kept in its memory should the vendor fail.
     const recorded = leased.ok ? (await store.attempt((s) => s.enqueueDelete(entry))).ok : false;
     this.#sending.add(sessionId);
+    let retryAt: number | undefined;
     try {
       await announce?.();
       const result = await this.#options.vendor.endSession(sessionId);
@@ -99,12 +100,15 @@ export class ServerDeletes {
         if (recorded) await store.attempt((s) => s.dequeueDelete(sessionId));
         return result.ok ? 'deleted' : 'already-gone';
       }
-      const outcome = await this.#failed(entry, result);
-      if (outcome === 'refused' && recorded) await store.attempt((s) => s.dequeueDelete(sessionId));
-      return outcome;
+      const failed = await this.#failed(entry, result);
+      retryAt = failed.retryAt;
+      if (failed.outcome === 'refused' && recorded) await store.attempt((s) => s.dequeueDelete(sessionId));
+      return failed.outcome;
     } finally {
       this.#sending.delete(sessionId);
       if (leased.ok) await store.attempt((s) => s.release(key, instanceId));
+      // Only now: a retry that ran while this attempt was still sending would skip it.
+      if (retryAt !== undefined) this.#wake(retryAt);
     }
   }
 
@@ -133,6 +137,7 @@ export class ServerDeletes {
         if (!leased.ok || !leased.value) continue;
       }
       this.#sending.add(entry.sessionId);
+      let retryAt: number | undefined;
       try {
         retried.push(entry.sessionId);
         const result = await this.#options.vendor.endSession(entry.sessionId);
@@ -140,14 +145,21 @@ export class ServerDeletes {
           await this.#forget(entry, local);
           confirmed.push(entry.sessionId);
           await this.#options.record('info', 'delete-confirmed', entry, { attempts: entry.attempts + 1 });
-        } else if ((await this.#failed(entry, result)) === 'refused') {
-          await this.#forget(entry, local);
+        } else {
+          const failed = await this.#failed(entry, result);
+          retryAt = failed.retryAt;
+          if (failed.outcome === 'refused') await this.#forget(entry, local);
         }
       } finally {
         this.#sending.delete(entry.sessionId);
         if (!local) await store.attempt((s) => s.release(key, instanceId));
+        if (retryAt !== undefined) this.#wake(retryAt);
       }
     }
+    // Entries kept in memory that are not due yet (a timer may fire a little early): their own wake-up.
+    let soonest = Infinity;
+    for (const entry of this.#local.values()) if (entry.dueAt > now) soonest = Math.min(soonest, entry.dueAt);
+    if (soonest !== Infinity) this.#wake(soonest);
     return { retried, confirmed };
   }
 
@@ -156,8 +168,11 @@ export class ServerDeletes {
     return this.#local.size;
   }
 
-  /** Records a failed attempt: queued with its next due time, or refused for good. */
-  async #failed(entry: QueuedDelete, failure: VendorFailure): Promise<DeleteOutcome> {
+  /**
+   * Records a failed attempt: queued with its next due time (`retryAt`, for the caller to wake the
+   * queue at once it is done sending), or refused for good.
+   */
+  async #failed(entry: QueuedDelete, failure: VendorFailure): Promise<{ outcome: DeleteOutcome; retryAt?: number }> {
     const attempts = entry.attempts + 1;
     if (!isRetryable(failure)) {
       await this.#options.record('error', 'delete-refused', entry, {
@@ -165,7 +180,7 @@ export class ServerDeletes {
         requestId: failure.body.request_id,
         attempts,
       });
-      return 'refused';
+      return { outcome: 'refused' };
     }
     const now = Date.now();
     const wait = retryDelay(attempts, parseRetryAfter(failure.retryAfter, now), this.#backoff);
@@ -174,7 +189,7 @@ export class ServerDeletes {
       // The vendor ends the session before the next attempt would: nothing left to do.
       await this.#forget(entry, this.#local.has(entry.sessionId));
       await this.#options.record('info', 'delete-expired', entry, { attempts });
-      return 'queued';
+      return { outcome: 'queued' };
     }
     const stored = await this.#options.store.attempt((s) => s.enqueueDelete(next));
     if (stored.ok) this.#local.delete(entry.sessionId);
@@ -184,8 +199,7 @@ export class ServerDeletes {
       requestId: failure.body.request_id,
       attempts,
     });
-    this.#wake(next.dueAt);
-    return 'queued';
+    return { outcome: 'queued', retryAt: next.dueAt };
   }
 
   #keepLocally(entry: QueuedDelete): void {
@@ -219,7 +233,8 @@ export class ServerDeletes {
     this.#cancelWake = this.#options.scheduler.after(at - Date.now(), async () => {
       this.#wakeAt = Infinity;
       this.#cancelWake = undefined;
-      await this.retryDue();
+      // The timer may fire a moment before the wall clock reaches `at`: what was due then is due now.
+      await this.retryDue(Math.max(Date.now(), at));
     });
   }
 }

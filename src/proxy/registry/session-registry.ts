@@ -38,6 +38,8 @@ const REASONS: ReadonlySet<string> = new Set<ServerEndReason>([
 const SWEEP_BATCH = 100;
 /** Vendor deletes a revocation or sweep sends at once. */
 const CONCURRENCY = 8;
+/** Sessions created while the store was down that one instance keeps for registering later. */
+const MAX_PENDING = 10_000;
 
 export interface SessionRegistryOptions {
   store: GuardedStore;
@@ -57,15 +59,58 @@ export interface SessionRegistryOptions {
 
 export class SessionRegistry {
   readonly #options: SessionRegistryOptions;
+  /** Sessions created while the store did not answer, by id: registered once it does (`catchUp`). */
+  readonly #pending = new Map<string, RegisteredSession>();
+  #catchingUp: Promise<void> | undefined;
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options;
   }
 
-  /** A new session of `userId`. */
+  /**
+   * A new session of `userId`. While the store does not answer the create
+   * goes on (the guard's guarantees do not depend on the registry) and the
+   * session is kept here, to be registered when the store is back.
+   */
   async created(session: RegisteredSession): Promise<void> {
-    await this.#options.store.attempt((s) => s.register(session));
+    const registered = await this.#options.store.attempt((s) => s.register(session));
+    if (registered.ok) return;
+    if (this.#pending.size >= MAX_PENDING) {
+      // The one closest to expiring on its own matters least.
+      const first = [...this.#pending.values()].reduce((a, b) => (a.expiresAt <= b.expiresAt ? a : b));
+      this.#pending.delete(first.sessionId);
+    }
+    this.#pending.set(session.sessionId, session);
   }
+
+  /**
+   * Registers the sessions created while the store was down (on its
+   * recovery, before every revocation, listing, cap and sweep). Each counts
+   * as shown now: pages showed it all along, but the store could not hear
+   * of it, and an outage must not make a live session look orphaned.
+   */
+  catchUp(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    this.#catchingUp ??= (async () => {
+      try {
+        for (const session of [...this.#pending.values()]) {
+          const now = Date.now();
+          if (session.expiresAt <= now) {
+            this.#pending.delete(session.sessionId);
+            continue;
+          }
+          const record = { ...session, lastSeenAt: Math.max(session.lastSeenAt, now) };
+          const registered = await this.#options.store.attempt((s) => s.register(record));
+          if (!registered.ok) return;
+          this.#pending.delete(session.sessionId);
+        }
+      } finally {
+        this.#catchingUp = undefined;
+      }
+    })();
+    return this.#catchingUp;
+  }
+
 
   /** A page showed these sessions now (a status check). */
   async shown(sessionIds: readonly string[]): Promise<void> {
@@ -82,6 +127,7 @@ export class SessionRegistry {
     reason: ServerEndReason | ((session: RegisteredSession) => ServerEndReason),
   ): Promise<RegisteredSession | undefined> {
     this.#options.ending(sessionId);
+    this.#pending.delete(sessionId);
     const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
     if (!taken.ok || !taken.value) return undefined;
     await this.#publish(taken.value, typeof reason === 'function' ? reason(taken.value) : reason);
@@ -96,6 +142,7 @@ export class SessionRegistry {
    * whether the registry had it.
    */
   async endOne(sessionId: string, reason: ServerEndReason): Promise<{ known: boolean; outcome: DeleteOutcome }> {
+    this.#pending.delete(sessionId);
     const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
     const record = taken.ok ? taken.value : undefined;
     const outcome = await this.#delete(
@@ -117,6 +164,7 @@ export class SessionRegistry {
         `konpro-widget-guard/proxy: revokeUser(userId) needs the user id string authorize() returns, got ${describe(userId)}`,
       );
     const reason = reasonOf(options, 'revokeUser');
+    await this.catchUp();
     const sessions = await this.#options.store.require((s) => s.list({ userId }), 'revokeUser');
     const result: RevokeResult = { ended: [], failed: [] };
     await forEachLimited(sessions, CONCURRENCY, async (session) => {
@@ -152,6 +200,7 @@ export class SessionRegistry {
       throw new TypeError(
         `konpro-widget-guard/proxy: listSessions({userId}) needs a user id string, got ${describe(userId)}`,
       );
+    await this.catchUp();
     return this.#options.store.require((s) => s.list(userId === undefined ? {} : { userId }), 'listSessions');
   }
 
@@ -159,6 +208,7 @@ export class SessionRegistry {
   async sweepOrphans(): Promise<string[]> {
     const { orphanAfterMs, store, instanceId, leaseMs } = this.#options;
     if (orphanAfterMs === 0) return [];
+    await this.catchUp();
     const cutoff = Date.now() - orphanAfterMs;
     const stale = await store.attempt((s) => s.stale(cutoff, SWEEP_BATCH));
     if (!stale.ok) return [];
@@ -201,6 +251,7 @@ export class SessionRegistry {
    */
   async makeRoom(userId: string, cap: number): Promise<string[]> {
     const { store } = this.#options;
+    await this.catchUp();
     const count = await store.attempt((s) => s.count({ userId }));
     if (!count.ok || count.value < cap) return [];
     const sessions = await store.attempt((s) => s.list({ userId }));

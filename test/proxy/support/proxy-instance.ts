@@ -5,11 +5,12 @@
 //
 // Configuration, from the environment: KWG_REDIS_URL, KWG_PREFIX, KWG_VENDOR_URL, KWG_API_KEY,
 // KWG_SECRET, KWG_SITE, and optionally KWG_TIMEOUT_MS, KWG_ORPHAN_AFTER_MS, KWG_SWEEP_MS, KWG_HEARTBEAT_MS,
-// and KWG_STORE=memory (memoryStore() instead of Redis: the one-instance baseline of the bench).
+// KWG_STORE=memory (memoryStore() instead of Redis: the one-instance baseline of the bench), and
+// KWG_PROXY_OPTIONS: more proxy options as JSON (limits and caps).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProxy } from '../../../src/proxy/create-proxy.js';
-import { memoryStore, toNodeListener } from '../../../src/proxy/index.js';
+import { memoryStore, toNodeListener, type WidgetSessionProxyOptions } from '../../../src/proxy/index.js';
 import { redisStore } from '../../../src/proxy/redis.js';
 
 /** A request from the parent: one of the proxy's server-side methods. */
@@ -61,6 +62,7 @@ const proxy = createProxy(
     ...(orphanAfterMs === undefined ? {} : { orphanAfterMs }),
     store,
     log: (entry) => send({ type: 'log', entry }),
+    ...(JSON.parse(process.env.KWG_PROXY_OPTIONS || '{}') as Partial<WidgetSessionProxyOptions>),
   },
   {
     ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),

@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { InstanceCall, InstanceMessage } from './proxy-instance.js';
+import type { WidgetSessionProxyOptions } from '../../../src/proxy/index.js';
 import { API_KEY } from './fake-vendor.js';
 import { remember, SECRET, SITE } from './harness.js';
 
@@ -22,6 +23,8 @@ export interface InstanceOptions {
   orphanAfterMs?: number;
   sweepIntervalMs?: number;
   heartbeatMs?: number;
+  /** More proxy options (JSON-serialisable: limits, caps). */
+  proxyOptions?: Partial<Omit<WidgetSessionProxyOptions, 'authorize' | 'widgetUrl' | 'fetch' | 'log' | 'store'>>;
 }
 
 export interface LogEntry {
@@ -80,6 +83,7 @@ export class ProxyInstance {
       ['KWG_HEARTBEAT_MS', options.heartbeatMs],
     ];
     for (const [name, value] of optional) if (value !== undefined) env[name] = String(value);
+    if (options.proxyOptions) env.KWG_PROXY_OPTIONS = JSON.stringify(options.proxyOptions);
     const child = fork(SCRIPT, [], {
       execArgv: ['--import', 'tsx'],
       env,
