@@ -19,9 +19,11 @@ import terser from '@rollup/plugin-terser';
  * The goal is 1.6×; the guard's own code does not fit in what that leaves (see README, Performance):
  * this budget holds the line where the measured size stands, so that it can only go down.
  * 3.4× until the issue-12 redesign (explicit lifecycle, controllers, the outbox in three parts), which
- * measured 3.62×: raised deliberately to hold that line, and open work to bring back under 3.4×.
+ * measured 3.62×; the work after it (minified templates, no css() checks, leaner controller wiring)
+ * brought it to 3.53× (gzip; brotli 3.51×). Held there: bringing it under 3.4×, with the push client,
+ * is still open work (issue 18).
  */
-export const SIZE_BUDGET = 3.65;
+export const SIZE_BUDGET = 3.54;
 export const SIZE_BASELINE = 'test/bench/baseline/hello-element.js';
 
 const compilerOptions = {
