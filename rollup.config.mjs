@@ -19,11 +19,12 @@ import terser from '@rollup/plugin-terser';
  * The goal is 1.6×; the guard's own code does not fit in what that leaves (see README, Performance):
  * this budget holds the line where the measured size stands, so that it can only go down.
  * 3.4× until the issue-12 redesign (explicit lifecycle, controllers, the outbox in three parts), which
- * measured 3.62×: raised deliberately to hold that line, and open work to bring back under 3.4×.
- * 3.65× until push (issue 14: the event-stream parser and client, one stream per browser shared over the
- * tab channel, about 1.7 KB gzip), which measured 3.92×: raised to hold that line too.
+ * measured 3.62×; the work after it (minified templates, no css() checks, leaner controller wiring)
+ * brought it to 3.53×. Push (issue 14: the event-stream parser and client, one stream per browser shared
+ * over the tab channel, about 1.7 KB gzip) then took it to 3.82× (22.24 KB gzip): held there. Bringing it under 3.4×
+ * with the push client is still open work (issue 18).
  */
-export const SIZE_BUDGET = 3.93;
+export const SIZE_BUDGET = 3.83;
 export const SIZE_BASELINE = 'test/bench/baseline/hello-element.js';
 
 const compilerOptions = {
