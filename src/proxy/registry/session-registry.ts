@@ -111,7 +111,6 @@ export class SessionRegistry {
     return this.#catchingUp;
   }
 
-
   /** A page showed these sessions now (a status check). */
   async shown(sessionIds: readonly string[]): Promise<void> {
     await this.#options.store.attempt((s) => s.touch(sessionIds, Date.now()));
