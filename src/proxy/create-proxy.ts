@@ -181,6 +181,7 @@ export function createProxy(
       if (state === 'degraded') void record('error', 'store-degraded', {}, { detail });
       else {
         void record('warn', 'store-recovered', {});
+        registry.storeRecovered();
         // What this instance created meanwhile goes into the registry now, not at the next sweep.
         scheduler.after(0, () => registry.catchUp());
       }

@@ -105,7 +105,8 @@ export interface WidgetSessionProxyOptions {
    * session (by this instance), and checks of one session made at the same
    * time share one vendor call. A session ended through this proxy is
    * forgotten at once; one ended at the vendor directly can be reported
-   * `active` this much longer. Default 2 000; `0` shares only calls in flight.
+   * `active` this much longer. Default 2 000; `0` turns it off (every check
+   * asks the vendor).
    */
   statusCacheMs?: number;
   /**

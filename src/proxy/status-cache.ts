@@ -1,7 +1,7 @@
 /**
  * Status checks of one session share their vendor call: checks made while
  * one is in flight wait for its answer, and a successful answer is reused
- * for `ttlMs` (a few seconds). Three hundred checks of a session at once are
+ * for `ttlMs` (a few seconds; 0 turns both off). Three hundred checks of a session at once are
  * one vendor call, not three hundred. Only this instance's memory: the
  * proxy forgets a session here as soon as it learns that it ended.
  */
@@ -42,13 +42,15 @@ export class StatusCache<T> {
    * counted in the store) share it too.
    */
   load(sessionId: string, read: () => Promise<T>): Promise<T> {
+    // Off: every check asks on its own.
+    if (this.#ttlMs === 0) return read();
     const entry: Entry<T> = { answer: Promise.resolve().then(read), until: Infinity };
     this.#makeRoom();
     this.#entries.set(sessionId, entry);
     void entry.answer.then(
       (answer) => {
         if (this.#entries.get(sessionId) !== entry) return;
-        if (this.#keep(answer) && this.#ttlMs > 0) entry.until = this.#now() + this.#ttlMs;
+        if (this.#keep(answer)) entry.until = this.#now() + this.#ttlMs;
         else this.#entries.delete(sessionId);
       },
       () => this.#entries.delete(sessionId),

@@ -361,6 +361,30 @@ void describe('a store that is down', () => {
   });
 });
 
+void describe('after the store was down', () => {
+  void it('no session a page kept checking through the outage is swept as an orphan when the store is back', async () => {
+    const store = flakyStore();
+    const { proxy, logs } = proxyFor(vendor, { store, orphanAfterMs: 300 }, { sweepIntervalMs: 60_000 });
+    const a = await createSession(proxy, 'alice');
+    store.down = true;
+    // Longer than orphanAfterMs: the page's checks go on, but none of them reaches the registry.
+    const checks = setInterval(() => void status(proxy, 'alice', a.sessionId, a.cookie), 50);
+    await sleep(600);
+    clearInterval(checks);
+    store.down = false;
+
+    // The store is back before the page's next check: the sweep must not take the outage for absence.
+    assert.deepEqual((await proxy.sweep()).orphaned, []);
+    assert.ok(logs.some((e) => e.event === 'store-recovered'));
+    assert.ok(vendor.sessions.has(a.sessionId), 'still live at the vendor');
+    assert.equal((await status(proxy, 'alice', a.sessionId, a.cookie)).body.status, 'active');
+
+    // A page that then goes silent for orphanAfterMs is an orphan as ever.
+    await sleep(700);
+    assert.deepEqual((await proxy.sweep()).orphaned, [a.sessionId]);
+  });
+});
+
 void describe('sessions created while the store is down', () => {
   void it('are registered once it answers again, so revokeUser finds them', async () => {
     const store = flakyStore();

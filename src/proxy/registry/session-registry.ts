@@ -62,6 +62,8 @@ export class SessionRegistry {
   /** Sessions created while the store did not answer, by id: registered once it does (`catchUp`). */
   readonly #pending = new Map<string, RegisteredSession>();
   #catchingUp: Promise<void> | undefined;
+  /** No session is called an orphan before this time (ms): pages get a full `orphanAfterMs` after an outage. */
+  #sweepFrom = 0;
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options;
@@ -203,6 +205,15 @@ export class SessionRegistry {
     return this.#options.store.require((s) => s.list(userId === undefined ? {} : { userId }), 'listSessions');
   }
 
+  /**
+   * The store answers again after an outage. Meanwhile no page could be
+   * recorded as showing its session, so for `orphanAfterMs` from now nothing
+   * is called an orphan: a page that kept checking gets to say so first.
+   */
+  storeRecovered(): void {
+    this.#sweepFrom = Date.now() + this.#options.orphanAfterMs;
+  }
+
   /** Ends sessions no page has shown for `orphanAfterMs`, each under a lease; resolves with their ids. */
   async sweepOrphans(): Promise<string[]> {
     const { orphanAfterMs, store, instanceId, leaseMs } = this.#options;
@@ -210,7 +221,8 @@ export class SessionRegistry {
     await this.catchUp();
     const cutoff = Date.now() - orphanAfterMs;
     const stale = await store.attempt((s) => s.stale(cutoff, SWEEP_BATCH));
-    if (!stale.ok) return [];
+    // Checked once the store has answered: that answer may be the one that ends an outage.
+    if (!stale.ok || Date.now() < this.#sweepFrom) return [];
     const orphaned: string[] = [];
     await forEachLimited(stale.value, CONCURRENCY, async ({ sessionId }) => {
       if (this.#options.shownHere(sessionId)) {
