@@ -18,7 +18,9 @@ expectType<Equal<typeof found, KonproWidgetGuard | null>>();
 guard.addEventListener('konpro-session-start', (event) => expectType<Equal<typeof event.detail.sessionId, string>>());
 guard.addEventListener('konpro-session-end', (event) => {
   expectType<Equal<typeof event.detail.reason, EndReason>>();
-  expectType<Equal<EndReason, 'logout' | 'terminated' | 'expired' | 'other-tab' | 'idle' | 'reset' | 'invalid' | 'revoked'>>();
+  expectType<
+    Equal<EndReason, 'logout' | 'terminated' | 'expired' | 'other-tab' | 'idle' | 'reset' | 'invalid' | 'revoked'>
+  >();
 });
 guard.addEventListener('konpro-delete', (event) => {
   expectType<Equal<typeof event.detail, DeleteDetail>>();
