@@ -38,6 +38,8 @@ export interface DemoServerOptions {
   env?: DemoEnv;
   /** The proxy's log. Default: its warnings and errors as JSON lines on the console. */
   log?: ProxyLogger;
+  /** The proxy's `orphanAfterMs` (default its own, three minutes); tests shorten it. */
+  orphanAfterMs?: number;
 }
 
 export interface DemoServer {
@@ -117,6 +119,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions, st
     allowedOrigins: [...allowedOrigins],
     widgetUrl: (session) => upstream.widgetTemplate.replaceAll('{session_id}', encodeURIComponent(session.session_id)),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.orphanAfterMs !== undefined ? { orphanAfterMs: options.orphanAfterMs } : {}),
   });
   const proxyListener = toNodeListener(proxy);
 

@@ -112,6 +112,8 @@ export class PushHub {
   }
 
   #stop(): void {
+    // Kept for the next time this page follows the stream.
+    this.#lastId = this.#stream?.lastId || this.#lastId;
     this.#run?.abort();
     this.#run = this.#stream = undefined;
   }

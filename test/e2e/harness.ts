@@ -39,14 +39,14 @@ export interface Demo {
  * The demo server (against its simulator) and a browser for the tests of one
  * suite; call it inside `describe`. Ready before the first test, stopped
  * after the last; after each test the faults are cleared, and no page may
- * have logged a console error.
+ * have logged a console error. `orphanAfterMs`: the proxy's, shortened.
  */
-export function demoForSuite(): Demo {
+export function demoForSuite(options: { orphanAfterMs?: number } = {}): Demo {
   // Filled in before the first test: the suite keeps one reference throughout.
   const demo = {} as Demo;
   let started = false;
   before(async () => {
-    Object.assign(demo, await startDemo());
+    Object.assign(demo, await startDemo({}, options.orphanAfterMs));
     started = true;
   });
   after(() => started && demo.close());
@@ -57,12 +57,18 @@ export function demoForSuite(): Demo {
   return demo;
 }
 
-async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
+async function startDemo(env: Record<string, string> = {}, orphanAfterMs?: number): Promise<Demo> {
   assert.ok(
     existsSync(BUNDLE_PATH),
     'dist/konpro-widget-guard.min.js is missing: run `npm run build` before the end-to-end tests',
   );
-  const server = await startDemoServer({ port: 0, host: '127.0.0.1', env, log: () => {} });
+  const server = await startDemoServer({
+    port: 0,
+    host: '127.0.0.1',
+    env,
+    log: () => {},
+    ...(orphanAfterMs === undefined ? {} : { orphanAfterMs }),
+  });
   const browser = await chromium.launch({ executablePath, args: ARGS });
   assert.ok(server.simulator, 'the tests run against the simulator');
   return {

@@ -56,6 +56,7 @@ export const bare = (
     session-id="ws_1"
     widget-src="https://widget.example/embed?session={session_id}"
     auto-start=""
+    push
     check-interval={30}
     idle-timeout="60"
     logout-trigger="#logout"

@@ -15,6 +15,7 @@ export const props: Props = {
   'session-id': 'ws_1',
   sessionId: 'ws_1',
   'auto-start': true,
+  push: true,
   'check-interval': 30,
   idleTimeout: 60,
   strings: { ended: 'Tschüss' },
