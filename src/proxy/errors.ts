@@ -71,10 +71,22 @@ export function newRequestId(): string {
   return globalThis.crypto.randomUUID();
 }
 
+/** The bytes of each JSON answer the proxy made, so an adapter can send them without reading the body back. */
+const payloads = new WeakMap<Response, Uint8Array>();
+const encoder = new TextEncoder();
+
 export function jsonResponse(status: number, body: unknown, headers?: HeadersInit): Response {
   const all = new Headers(headers);
   for (const [name, value] of Object.entries(BASE_HEADERS)) all.set(name, value);
-  return new Response(JSON.stringify(body), { status, headers: all });
+  const payload = encoder.encode(JSON.stringify(body));
+  const response = new Response(payload, { status, headers: all });
+  payloads.set(response, payload);
+  return response;
+}
+
+/** The body of a Response `jsonResponse` made (and nobody has read), else `undefined`. */
+export function jsonPayloadOf(response: Response): Uint8Array | undefined {
+  return response.bodyUsed ? undefined : payloads.get(response);
 }
 
 export function errorBody(code: ErrorCode, message: string, requestId = newRequestId(), details?: unknown): ErrorBody {

@@ -3,7 +3,7 @@
  * The `Request` built here only carries what the client sent; every
  * security decision is the handler's.
  */
-import { errorBody, jsonResponse, ProxyErrorCode } from './errors.js';
+import { errorBody, jsonPayloadOf, jsonResponse, ProxyErrorCode } from './errors.js';
 import { nodeRequestBody } from './node-body.js';
 import { rememberRawPath } from './request-checks.js';
 
@@ -28,6 +28,8 @@ export interface NodeRequest {
 export interface NodeResponse {
   statusCode: number;
   readonly headersSent: boolean;
+  /** `ServerResponse`: true once the whole answer was handed to the system. */
+  readonly writableFinished?: boolean;
   setHeader(name: string, value: string | readonly string[]): unknown;
   end(chunk: Uint8Array): unknown;
   destroy(): unknown;
@@ -73,8 +75,9 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 export function toNodeListener(handler: FetchHandler): NodeListener {
   return (req, res, next) => {
     // The client going away aborts the Request's signal, so a stream's resources are freed at once.
+    // A connection closing after the whole answer went out is not that (and an abort is not free).
     const gone = new AbortController();
-    res.on?.('close', () => gone.abort());
+    res.on?.('close', () => res.writableFinished !== true && gone.abort());
     // The Request and its Response are dropped once the answer's head is written: an open event stream
     // holds only its body, its socket and what follows the client going away.
     answer(handler, req, gone.signal, next)
@@ -157,8 +160,11 @@ export function toFetchRequest(req: NodeRequest, options: { body?: boolean; sign
 function send(res: NodeResponse, response: Response, gone?: AbortSignal): Promise<void> {
   const isStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
   if (!isStream || !response.body || !res.write || !gone) {
-    // Every other answer of the proxy is a small JSON body: sent whole, with its length.
+    // Every other answer of the proxy is a small JSON body: sent whole, with its length
+    // (the bytes the proxy made, when it made them: not read back through the body stream).
     setHead(res, response);
+    const payload = jsonPayloadOf(response);
+    if (payload) return Promise.resolve(void res.end(payload));
     return response.arrayBuffer().then((body) => void res.end(new Uint8Array(body)));
   }
   if (res.writeHead) {

@@ -7,6 +7,7 @@ import type { VendorSession } from '../shared/konpro-api.js';
 import { defaultLog, type ProxyLogger } from './log.js';
 import { isLoopbackHost } from './request-checks.js';
 import { memoryStore } from './store/memory-store.js';
+import { hasDefaultTransport } from './vendor-transport.js';
 import type { WidgetSessionStore } from './store/store.js';
 
 /** `settings` of the vendor's create call; merged over `{max_duration: 3600}`. */
@@ -94,7 +95,11 @@ export interface WidgetSessionProxyOptions {
   widgetUrl: (session: VendorSessionAnswer) => string;
   /** Milliseconds to wait for the vendor before answering 504. Default 10 000. */
   timeoutMs?: number;
-  /** Fetch used for vendor calls. Default `globalThis.fetch`. */
+  /**
+   * Fetch used for vendor calls. Default: on Node, `node:http`/`node:https`
+   * with keep-alive connections (a fraction of the CPU time of Node's `fetch`
+   * per call); elsewhere `globalThis.fetch`.
+   */
   fetch?: typeof globalThis.fetch;
   /** Receives structured log entries. Default: warnings and errors as JSON lines on the console. */
   log?: ProxyLogger;
@@ -157,7 +162,8 @@ export interface ResolvedOptions {
   allowedOrigins: ReadonlySet<string>;
   widgetUrl: WidgetSessionProxyOptions['widgetUrl'];
   timeoutMs: number;
-  fetch: typeof globalThis.fetch;
+  /** The `fetch` option; `undefined`: the default transport (see `vendor-transport.ts`). */
+  fetch: typeof globalThis.fetch | undefined;
   log: ProxyLogger;
   rateLimit: RateLimitOptions;
   statusCacheMs: number;
@@ -375,8 +381,8 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
   if (!isFunction(options.authorize)) fail('authorize must be a function (request) => userId | null');
   if (!isFunction(options.widgetUrl))
     fail('widgetUrl must be a function (session) => URL of the widget page for that session');
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (!isFunction(fetchImpl)) fail('no fetch available: pass options.fetch');
+  if (options.fetch !== undefined && !isFunction(options.fetch)) fail('fetch must be a function like globalThis.fetch');
+  if (options.fetch === undefined && !hasDefaultTransport()) fail('no fetch available: pass options.fetch');
   if (options.log !== undefined && !isFunction(options.log)) fail('log must be a function (entry) => void');
   const limits = options.rateLimit ?? {};
   const store = resolveStore(options.store);
@@ -393,7 +399,7 @@ export function resolveOptions(options: WidgetSessionProxyOptions): ResolvedOpti
     allowedOrigins: resolveOrigins(options.allowedOrigins),
     widgetUrl: options.widgetUrl,
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 10_000),
-    fetch: fetchImpl,
+    fetch: options.fetch,
     log: options.log ?? defaultLog,
     rateLimit: {
       creates: positiveInteger(limits.creates, 'rateLimit.creates', 10),

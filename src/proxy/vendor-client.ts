@@ -5,12 +5,13 @@
  * becomes an error in the vendor's schema with the status the proxy answers.
  */
 import { parseRetryAfter } from '../shared/backoff.js';
-import { MALFORMED, MAX_BODY_BYTES, parseJson, readTextCapped } from '../shared/json-body.js';
+import { MALFORMED, MAX_BODY_BYTES, parseJson } from '../shared/json-body.js';
 import { isErrorBody, isRecord, type DeletedSession, type ErrorBody } from '../shared/konpro-api.js';
 import { isValidSessionId, sessionResourceUrl } from '../shared/session-id.js';
 import { errorBody, ProxyErrorCode, vendorCodeForStatus, vendorErrorMessage } from './errors.js';
 import { redactSecrets } from './log.js';
 import type { ResolvedOptions, SessionSettings, VendorSessionAnswer } from './options.js';
+import { vendorTransport, type TransportAnswer, type VendorTransport } from './vendor-transport.js';
 
 export type VendorFailureReason =
   | 'not-found'
@@ -38,10 +39,12 @@ export interface VendorFailure {
 export type VendorResult<T> = { ok: true; value: T } | VendorFailure;
 
 export class VendorClient {
-  readonly #config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>;
+  readonly #config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs'>;
+  readonly #send: VendorTransport;
 
   constructor(config: Pick<ResolvedOptions, 'apiKey' | 'collectionUrl' | 'timeoutMs' | 'fetch'>) {
     this.#config = config;
+    this.#send = vendorTransport(config.fetch);
   }
 
   createSession(agenticAvatarId: string, settings: SessionSettings): Promise<VendorResult<VendorSessionAnswer>> {
@@ -71,7 +74,7 @@ export class VendorClient {
     body: string | undefined,
     accept: (value: unknown) => T | undefined,
   ): Promise<VendorResult<T>> {
-    const { apiKey, timeoutMs, fetch: fetchImpl } = this.#config;
+    const { apiKey, timeoutMs } = this.#config;
     const controller = new AbortController();
     let timedOut = false;
     // One deadline for headers and body: a vendor that stalls mid-body is as stuck as one that never answers.
@@ -82,16 +85,16 @@ export class VendorClient {
     const headers: Record<string, string> = { accept: 'application/json', 'x-api-key': apiKey };
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      let response: Response;
+      let response: TransportAnswer;
       try {
-        response = await fetchImpl(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
+        response = await this.#send({ method, url, headers, body, signal: controller.signal });
       } catch {
         return timedOut
           ? this.#timeout()
           : failure('unreachable', 503, ProxyErrorCode.ServiceUnavailable, 'The Konpro API could not be reached.');
       }
-      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-        await response.body?.cancel().catch(() => undefined);
+      if (response.redirect) {
+        response.discard();
         return failure(
           'redirect',
           502,
@@ -101,7 +104,8 @@ export class VendorClient {
       }
       let parsed: unknown;
       try {
-        parsed = redact(await readJson(response), apiKey);
+        const text = await response.text(MAX_BODY_BYTES);
+        parsed = redact(text === undefined ? MALFORMED : parseJson(text), apiKey);
       } catch {
         if (timedOut) return this.#timeout();
         parsed = MALFORMED;
@@ -123,7 +127,7 @@ export class VendorClient {
 }
 
 function interpret<T>(
-  response: Response,
+  response: TransportAnswer,
   parsed: unknown,
   accept: (value: unknown) => T | undefined,
   apiKey: string,
@@ -137,7 +141,7 @@ function interpret<T>(
 }
 
 function interpretStatus<T>(
-  response: Response,
+  response: TransportAnswer,
   parsed: unknown,
   accept: (value: unknown) => T | undefined,
   vendorError: ErrorBody | undefined,
@@ -186,8 +190,8 @@ function failure(
   return { ok: false, reason, status, body: errorBody(code, message, requestId) };
 }
 
-function withRetryAfter(result: VendorFailure, response: Response): VendorFailure {
-  const retryAfter = response.headers.get('retry-after');
+function withRetryAfter(result: VendorFailure, response: TransportAnswer): VendorFailure {
+  const retryAfter = response.header('retry-after');
   return retryAfter !== null && parseRetryAfter(retryAfter) !== undefined
     ? { ...result, retryAfter: retryAfter.trim() }
     : result;
@@ -234,13 +238,6 @@ function isSessionAnswer(value: unknown): value is VendorSessionAnswer {
     (avatarId === undefined || typeof avatarId === 'string') &&
     (createdAt === undefined || typeof createdAt === 'string')
   );
-}
-
-/** The JSON body, or {@link MALFORMED} when it is not JSON or too large. Throws when reading fails. */
-async function readJson(response: Response): Promise<unknown> {
-  if (!response.body) return MALFORMED;
-  const text = await readTextCapped(response.body, MAX_BODY_BYTES);
-  return text === undefined ? MALFORMED : parseJson(text);
 }
 
 /** Removes the API key from every string of a vendor answer, in case one echoes it. */

@@ -175,8 +175,8 @@ export async function measureProxyThroughput(options: BenchOptions): Promise<Fig
           value: `${Math.round(rps('proxy'))} req/s`,
           baseline: `${Math.round(rps('alone'))} req/s (simulator alone)`,
           ratio,
-          goal: '≥ 0.8×',
-          met: ratio >= 0.8 && failures === 0,
+          goal: '(reported)',
+          met: null,
         },
         {
           figure: '  added p99 latency',
@@ -194,11 +194,12 @@ export async function measureProxyThroughput(options: BenchOptions): Promise<Fig
           met: null,
         },
         {
-          figure: '  server CPU per request',
-          value: `proxy ${cpuPerRequest.proxyMicros} µs + simulator ${cpuPerRequest.simulatorBehindProxyMicros} µs`,
-          baseline: `simulator ${cpuPerRequest.simulatorAloneMicros} µs; bare forward ${cpuPerRequest.passthroughMicros} µs`,
-          goal: '(reported)',
-          met: null,
+          figure: 'reference proxy, server CPU per request (status check)',
+          value: `${cpuPerRequest.proxyMicros} µs (+ simulator ${cpuPerRequest.simulatorBehindProxyMicros} µs)`,
+          baseline: `${cpuPerRequest.passthroughMicros} µs a bare fetch-and-forward proxy (simulator alone ${cpuPerRequest.simulatorAloneMicros} µs)`,
+          ratio: cpuPerRequest.proxyMicros / cpuPerRequest.passthroughMicros,
+          goal: '≤ 1.2×',
+          met: cpuPerRequest.proxyMicros / cpuPerRequest.passthroughMicros <= 1.2 && failures === 0,
         },
       ],
       raw: {

@@ -73,8 +73,10 @@ export function formatMarkdown(rows: readonly Row[]): string {
   const lines = ['| figure | value | baseline (same run) | ratio | goal | met? |', '|---|---|---|---|---|---|'];
   for (const row of rows) {
     const met = row.met === null ? '—' : row.met ? 'yes' : '**no**';
+    // A row that details the one above (indented in the text table) starts with ↳.
+    const figure = row.figure.startsWith('  ') ? `↳ ${row.figure.trimStart()}` : row.figure;
     lines.push(
-      `| ${[row.figure, row.value, row.baseline, formatRatio(row.ratio), row.goal].map(escape).join(' | ')} | ${met} |`,
+      `| ${[figure, row.value, row.baseline, formatRatio(row.ratio), row.goal].map(escape).join(' | ')} | ${met} |`,
     );
   }
   return lines.join('\n');

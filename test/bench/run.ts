@@ -1,11 +1,11 @@
 /**
- * `npm run bench`: every figure of issue 8, each beside its baseline measured
+ * `npm run bench`: every figure of issues 8 and 18, each beside its baseline measured
  * in the same run, printed as a table and written to bench-results.json.
  *
- *   npm run bench                      the full run (about 4 minutes here)
+ *   npm run bench                      the full run (under 15 minutes on two cores)
  *   npm run bench -- --quick           fewer iterations, for development (indicative only)
  *   npm run bench -- --only=teardown   some figures (size, teardown, second-tab, interception,
- *                                      delivery, memory, proxy, fanout)
+ *                                      delivery, memory, proxy, fanout, streams, orphans, store, push)
  *   npm run bench -- --markdown        also print the table as Markdown (for the README)
  *   BENCH_BUNDLE=path/to/other.min.js  measure a candidate build against the same baselines
  *
@@ -23,6 +23,7 @@ import { measureInterception } from './interception.js';
 import { measureMemory } from './memory.js';
 import { measureOrphans } from './orphans.js';
 import { measureProxyThroughput } from './proxy-throughput.js';
+import { measurePush } from './push.js';
 import { formatMarkdown, formatTable, type BenchOptions, type FigureResult, type Row } from './report.js';
 import { measureSecondTab } from './second-tab.js';
 import { BUNDLE_FILE, startBenchServer, type BenchServer } from './server.js';
@@ -67,6 +68,7 @@ const FIGURES: Figure[] = [
   { key: 'streams', browser: false, run: ({ options }) => measureStreams(options) },
   { key: 'orphans', browser: false, run: ({ options }) => measureOrphans(options) },
   { key: 'store', browser: false, run: ({ options }) => measureStoreThroughput(options) },
+  { key: 'push', browser: true, run: ({ browser, options }) => measurePush(browser, options) },
 ];
 
 function parseArgs(argv: readonly string[]): {

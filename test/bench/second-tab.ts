@@ -10,7 +10,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { openPage } from './browser.js';
-import { ms, type BenchOptions, type FigureResult } from './report.js';
+import { formatRatio, ms, type BenchOptions, type FigureResult } from './report.js';
 import { median, round, summarize } from './stats.js';
 
 interface ClockSample {
@@ -52,8 +52,37 @@ async function clockOffset(a: Page, samples: number): Promise<{ offset: number; 
   };
 }
 
+/** Runs of the figure; it reports the median run (the goal is on the median of 3). */
+const RUNS = 3;
+
 export async function measureSecondTab(browser: Browser, origin: string, options: BenchOptions): Promise<FigureResult> {
-  const iterations = options.quick ? 10 : 60;
+  const runs: FigureResult[] = [];
+  for (let run = 0; run < RUNS; run++) runs.push(await secondTabRun(browser, origin, options));
+  const against = (result: FigureResult) =>
+    (result.raw as { ratioOverBlankFirstFloor: number }).ratioOverBlankFirstFloor;
+  const ordered = [...runs].sort((x, y) => against(x) - against(y));
+  const middle = ordered[Math.floor(RUNS / 2)];
+  const ratios = runs.map((result) => formatRatio(against(result))).join(', ');
+  const [bare, floor, ...rest] = middle.rows;
+  return {
+    name: 'secondTab',
+    rows: [
+      {
+        ...floor,
+        figure: `logout in tab A → widget gone in tab B, median of ${RUNS} runs (n=${(middle.raw as { iterations: number }).iterations} each)`,
+        value: `${floor.value} (runs: ${ratios})`,
+        goal: '≤ 1.3×',
+        met: against(middle) <= 1.3,
+      },
+      { ...bare, figure: '  against a bare iframe.remove() (no about:blank first)', goal: '(reported)', met: null },
+      ...rest,
+    ],
+    raw: { runs: runs.map((result) => result.raw), medianRatioOverBlankFirstFloor: against(middle) },
+  };
+}
+
+async function secondTabRun(browser: Browser, origin: string, options: BenchOptions): Promise<FigureResult> {
+  const iterations = options.quick ? 10 : 40;
   const context = await browser.newContext();
   try {
     const a = await openPage(context, `${origin}/pages/second-tab.html`);
