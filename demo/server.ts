@@ -3,7 +3,8 @@
  *
  * - `/konpro/`              the Konpro simulator (vendor API, avatar widget, console)
  * - `/api/widget-sessions`  the reference proxy, wired to the simulator (or the real service)
- * - `/auth/*`               a name-only sign-in with a signed session cookie
+ * - `/auth/*`               a name-only sign-in with a signed session cookie, and the back-channel logout URI
+ * - `/idp/*`                a demo identity provider that signs OpenID Connect logout tokens (site/identity-provider.ts)
  * - `/`, `/kiosk`           the pages, `/assets/*` their files, `/dist/*` the built element
  *
  * `npm start` builds and runs this file; tests call `startDemoServer({port: 0})`.
@@ -25,6 +26,7 @@ import type { DemoConfig, DemoEnv } from './site/config.js';
 import { readConfig } from './site/config.js';
 import type { PageOptions } from './site/pages.js';
 import { BUNDLE_PATH, sendPage, serveAsset, serveDist } from './site/pages.js';
+import { DemoIdentityProvider } from './site/identity-provider.js';
 import { handleRegistryAdmin } from './site/registry-admin.js';
 
 export const PROXY_PATH = '/api/widget-sessions';
@@ -50,6 +52,8 @@ export interface DemoServer {
   /** `undefined` when the demo runs against the real service. */
   simulator: KonproSimulator | undefined;
   proxy: WidgetSessionProxy;
+  /** The demo identity provider, and the site's back-channel logout endpoint configured for it. */
+  identityProvider: DemoIdentityProvider;
   /** The simulator's dev key (printed at start); `undefined` with the real service, whose key is never shown. */
   devApiKey: string | undefined;
   /** Where the proxy's vendor calls go (the simulator's API here, or `KONPRO_API_BASE`). */
@@ -73,7 +77,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   let store: WidgetSessionStore | undefined;
   try {
     store = await openStore(config);
-    return wire(server, config, options, store);
+    return await wire(server, config, options, store);
   } catch (error) {
     await store?.close();
     server.close();
@@ -91,8 +95,13 @@ async function openStore(config: DemoConfig): Promise<WidgetSessionStore> {
   return redisStore(config.redis);
 }
 
-/** Everything that needs the port: the proxy's origins and its way to the simulator. */
-function wire(server: Server, config: DemoConfig, options: DemoServerOptions, store: WidgetSessionStore): DemoServer {
+/** Everything that needs the port: the proxy's origins, its way to the simulator, the identity provider's issuer. */
+async function wire(
+  server: Server,
+  config: DemoConfig,
+  options: DemoServerOptions,
+  store: WidgetSessionStore,
+): Promise<DemoServer> {
   const address = server.address() as AddressInfo;
   const { port } = address;
   const origin = `http://${urlHost(address.address)}:${port}`;
@@ -122,6 +131,12 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions, st
     ...(options.orphanAfterMs !== undefined ? { orphanAfterMs: options.orphanAfterMs } : {}),
   });
   const proxyListener = toNodeListener(proxy);
+  const identityProvider = await DemoIdentityProvider.create({
+    loopback,
+    proxy,
+    auth,
+    ...(options.log ? { log: options.log } : {}),
+  });
 
   const pageOptions: PageOptions = {
     values: {
@@ -146,6 +161,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions, st
       if (simulator && (await simulator.faults.apply(req, res, 'proxy')) === 'handled') return;
       return proxyListener(req, res);
     }
+    if (await identityProvider.handle(req, res)) return;
     if (await auth.handle(req, res, proxy)) return;
     // The console's registry view: only beside the simulator, whose console can revoke anything anyway.
     if (simulator && (await handleRegistryAdmin(req, res, proxy))) return;
@@ -182,6 +198,7 @@ function wire(server: Server, config: DemoConfig, options: DemoServerOptions, st
     },
     simulator,
     proxy,
+    identityProvider,
     devApiKey: simulator?.apiKey,
     vendorBase: upstream.baseUrl,
     storeDescription: config.redis ? describeRedis(config.redis) : undefined,

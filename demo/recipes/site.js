@@ -24,3 +24,11 @@ export function signOut() {
 export function site(_req, res) {
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
 }
+
+/**
+ * Your user for an identity provider's subject (`iss`, `sub`), or null. This toy site signs people in with
+ * the provider's `sub` as their user id; a real one keeps the mapping where it keeps its users.
+ */
+export async function userOfProviderSubject(_issuer, subject) {
+  return typeof subject === 'string' ? { id: subject } : null;
+}

@@ -22,7 +22,7 @@ void describe('README recipes', async () => {
   const readme = await readFile('README.md', 'utf8');
   const marked = [...readme.matchAll(/<!-- recipe: (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)];
 
-  void it('quotes at least the plain HTML, React, Vue, kiosk, server, Next.js and CSP recipes', () => {
+  void it('quotes at least the plain HTML, React, Vue, kiosk, server, Next.js, CSP and back-channel logout recipes', () => {
     const files = marked.map((m) => m[1]);
     for (const name of [
       'plain.html',
@@ -39,6 +39,11 @@ void describe('README recipes', async () => {
       'next/app/api/widget-sessions/[[...path]]/route.js',
       'next/app/logout/route.js',
       'content-security-policy.js',
+      'back-channel-logout.js',
+      'back-channel-logout-node.js',
+      'back-channel-logout-express.js',
+      'back-channel-logout-hono.js',
+      'next/app/backchannel-logout/route.js',
     ]) {
       assert.ok(files.includes(`demo/recipes/${name}`), `README quotes demo/recipes/${name}`);
     }

@@ -1,6 +1,7 @@
 // A server-side end reaches every device at once, through the demo's `push` guard: one user signed in
 // on two devices (two browser contexts), then `revokeUser`, or an identity provider's back-channel
-// logout (issue 16), ends both widgets within a second, and the vendor saw both deletes. A browser
+// logout (issue 16; also the demo's own "Sign out at the identity provider" button), ends both widgets
+// within a second, and the vendor saw both deletes. A browser
 // killed outright (no pagehide, no logout) leaves a session nobody shows: the orphan sweep deletes it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -107,6 +108,18 @@ void describe('push: the server ends a user’s widgets on every device', { skip
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  void it('the demo’s “Sign out at the identity provider” ends the widget on the user’s other device within a second', async () => {
+    const name = someone();
+    const devices = await twoDevices(demo, name);
+    const [{ page }] = devices;
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Sign out at the identity provider' }).click();
+    await bothGone(demo, devices, started, 'revoked');
+    // The page's log shows what the site's back-channel logout endpoint answered the provider.
+    await page.locator('#event-log li[data-event="back-channel-logout"]', { hasText: 'answer: 200' }).waitFor();
+    await page.getByText('Signed out at the identity provider').waitFor();
   });
 
   void it('a browser killed outright: its session is deleted at the vendor after orphanAfterMs; a live device’s is not', async () => {

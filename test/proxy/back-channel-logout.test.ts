@@ -211,6 +211,14 @@ void describe('a valid logout token', () => {
     );
   });
 
+  void it('typ: ["logout+jwt", "JWT"] also takes a provider that types its logout tokens JWT (Auth0, older Keycloak)', async () => {
+    const { url, proxy } = await endpoint({ typ: ['logout+jwt', 'JWT'] });
+    assertAccepted(await postToken(url, await signLogoutToken(rsa, { header: { typ: 'JWT' } })));
+    assertAccepted(await postToken(url, await signLogoutToken(rsa)));
+    assertRefused(await postToken(url, await signLogoutToken(rsa, { header: { typ: 'at+jwt' } })), /typ 'at\+jwt'/);
+    assert.equal(proxy.revoked.length, 2);
+  });
+
   void it('without exp: accepted while iat is recent; other claims it does not know are ignored', async () => {
     const { url, proxy } = await endpoint();
     const token = await signLogoutToken(rsa, { claims: { exp: undefined, acr: 'x', extra: { a: 1 } } });

@@ -21,6 +21,8 @@ const KIND = {
   'konpro-delete': 'delete',
   'konpro-idle-warning': 'warning',
   'konpro-guard-error': 'error',
+  // The demo's own entry: what the site's back-channel logout endpoint answered its identity provider.
+  'back-channel-logout': 'server',
 };
 
 export class EventLog {

@@ -12,6 +12,12 @@
  * capture phase of that click and queues the delete; this page then waits for
  * that same `logout()` to settle before it submits the sign-out form, so the
  * proxy still knows the user when the DELETE arrives.
+ *
+ * "Sign out at the identity provider" is no logout trigger: it asks the demo
+ * identity provider (`POST /idp/sign-out`) to sign an OpenID Connect logout
+ * token and post it to the site's back-channel logout URI, server to server.
+ * This page's widget, like every other device's, then goes through its event
+ * stream (`push`), as it would for a real provider; the log shows the answer.
  */
 import { EventLog } from './event-log.js';
 import { SharedSession } from './shared-session.js';
@@ -81,7 +87,8 @@ let signingOut = false;
 const END_REASONS = {
   logout: 'You logged out: the widget was removed at once.',
   terminated: 'The avatar service ended this session (it was revoked or is no longer valid).',
-  revoked: 'The site ended this session on every device (signed out everywhere, or an administrator revoked it).',
+  revoked:
+    'The site ended this session on every device (signed out everywhere, at the identity provider, or by an administrator).',
   expired: 'The session reached its time limit.',
   'other-tab': 'The session ended in another tab of this site.',
   idle: 'The session ended after a period without activity.',
@@ -167,6 +174,56 @@ function deleteSettled(/** @type {string} */ sessionId) {
       { signal: scope.signal },
     );
   });
+}
+
+// --- Signing out at the identity provider -----------------------------------------------------------
+const idpSignOutButton = byId('idp-sign-out', HTMLButtonElement);
+idpSignOutButton.addEventListener('click', () => void signOutAtIdentityProvider());
+
+/**
+ * @typedef {{
+ *   logout_token?: { header: Record<string, unknown>, claims: Record<string, unknown> },
+ *   back_channel_logout?: { url: string, status: number, cache_control: string | null, body: unknown },
+ *   error?: string,
+ *   error_description?: string,
+ * }} IdpSignOutAnswer
+ */
+
+async function signOutAtIdentityProvider() {
+  idpSignOutButton.disabled = true;
+  say('Signing you out at the identity provider…');
+  try {
+    const response = await fetch('/idp/sign-out', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    });
+    /** @type {IdpSignOutAnswer} */
+    const answer = await response.json().catch(() => ({}));
+    const endpoint = answer.back_channel_logout;
+    const claims = answer.logout_token?.claims ?? {};
+    if (endpoint) {
+      log.add('back-channel-logout', {
+        request: `POST ${endpoint.url} (logout_token, typ ${String(answer.logout_token?.header.typ)})`,
+        answer: endpoint.status,
+        ...(endpoint.body ? { error: endpoint.body } : {}),
+        sub: claims.sub,
+        jti: claims.jti,
+      });
+    } else {
+      log.add('back-channel-logout', { answer: response.status, error: answer.error_description ?? answer.error });
+    }
+    say(
+      response.ok
+        ? 'Signed out at the identity provider: its logout token reached the site, which ended your avatar sessions on every device. (The demo’s own sign-in is a cookie the server cannot end, so you stay signed in here.)'
+        : `The identity provider could not sign you out: ${endpoint ? `the site answered ${endpoint.status}` : (answer.error_description ?? `status ${response.status}`)}.`,
+      !response.ok,
+    );
+  } catch (error) {
+    say(`The identity provider did not answer: ${error instanceof Error ? error.message : String(error)}`, true);
+  } finally {
+    idpSignOutButton.disabled = false;
+  }
 }
 
 // --- Who is signed in -----------------------------------------------------------------------------
