@@ -12,6 +12,7 @@ import {
   frameLoaded,
   frameOf,
   html,
+  outboxSettled,
   sleep,
   until,
 } from '../support/helpers.js';
@@ -76,10 +77,14 @@ describe('kiosk idle reset', () => {
     const proxy = new FakeProxy();
     const { el, events } = await kiosk(proxy, { 'idle-timeout': '2', 'idle-warning': '1.5' });
     await until(() => warningOf(el) !== null, 'countdown shows', 3000);
+    const warned = events.warnings.length;
     document.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }));
     await el.updateComplete;
     expect(describeElement(warningOf(el)), 'the countdown is gone').to.equal(null);
-    await sleep(800);
+    // The countdown is checked on a one-second tick: the tick that would have reset the kiosk, had
+    // the activity not counted, is the one that shows the next countdown (0.5 s idle of 2 s).
+    // Wait for that warning (or a reset), not for a guessed time.
+    await until(() => events.warnings.length > warned || events.ends.length > 0, 'the next tick', 5000);
     expect(events.ends).to.deep.equal([]);
     expect(el.state).to.equal('active');
   });
@@ -87,7 +92,7 @@ describe('kiosk idle reset', () => {
   it('activity inside the widget frame cancels it', async () => {
     const proxy = new FakeProxy();
     const { el, events } = await kiosk(proxy, { 'idle-timeout': '2', 'idle-warning': '1.5' });
-    await frameLoaded(frameOf(el)!).catch(() => {});
+    await frameLoaded(frameOf(el)!);
     await until(() => warningOf(el) !== null, 'countdown shows', 3000);
     frameOf(el)!.contentWindow!.postMessage({ cmd: 'post', data: { type: 'konpro-widget-activity' } }, '*');
     await until(() => warningOf(el) === null, 'cancelled by the frame', 2000);
@@ -134,8 +139,22 @@ describe('kiosk idle reset', () => {
     // Read afresh: activity in the other test file's window is shared, as a kiosk's other tabs'
     // is, and may have cancelled that countdown and shown a new one.
     await until(() => el.shadowRoot!.activeElement === warningOf(el)?.querySelector('button'), 'focused');
-    await sendKeys({ press: 'Enter' });
-    await until(() => warningOf(el) === null, 'cancelled from the keyboard', 1000);
+    // Seen as it happens: polled afterwards, the countdown may already show again (0.5 s idle of
+    // 10 s starts the next one, and sendKeys can take longer than that on a loaded machine).
+    let observer: MutationObserver | undefined;
+    const cancelled = new Promise<void>((resolve) => {
+      observer = new MutationObserver(() => warningOf(el) === null && resolve());
+      observer.observe(el.shadowRoot!, { childList: true, subtree: true });
+    });
+    try {
+      await sendKeys({ press: 'Enter' });
+      await Promise.race([
+        cancelled,
+        sleep(5000).then(() => Promise.reject(new Error('timed out: cancelled from the keyboard'))),
+      ]);
+    } finally {
+      observer!.disconnect();
+    }
     expect(events.ends).to.deep.equal([]);
   });
 });
@@ -186,7 +205,7 @@ describe('reset() as one transaction', () => {
     const proxy = new FakeProxy();
     const { el } = await kiosk(proxy, { 'idle-timeout': '0' });
     const frame = frameOf(el)!;
-    await frameLoaded(frame).catch(() => {});
+    await frameLoaded(frame);
     const started = new Promise<void>((resolve) =>
       window.addEventListener(
         'message',
@@ -208,9 +227,11 @@ describe('reset() as one transaction', () => {
     await Promise.all([el.reset(), el.reset(), el.reset()]);
     await el.reset(); // joins nothing: the new session is fresh, so this one resets it (a deliberate second reset)
     await until(() => el.state === 'active', 'active');
-    // The deletes travel through the outbox: wait for them, then count.
+    // The deletes travel through the outbox: wait until it has the final answer to each (a settled
+    // delete is never sent again), then count.
     await until(async () => (await proxy.deletes()).length >= 2, 'both deletes arrived');
-    await sleep(200);
+    await outboxSettled((await proxy.deletes()).map((d) => `${proxy.url}/${d.id!}`));
+    await proxy.requestsArrived();
     const log = await proxy.log();
     expect(log.filter((e) => e.method === 'DELETE' && e.id === first).length).to.equal(1);
     expect(log.filter((e) => e.method === 'POST').length, 'first session + one per completed reset').to.equal(3);
@@ -220,10 +241,12 @@ describe('reset() as one transaction', () => {
   it('a reset while the fresh session is starting joins it', async () => {
     const proxy = new FakeProxy();
     const { el } = await kiosk(proxy, { 'idle-timeout': '0' });
-    await proxy.faults({ method: 'POST', delayMs: 300 });
+    await proxy.faults({ method: 'POST', hold: true });
     const a = el.reset();
-    await sleep(50);
+    // The fresh session's POST has reached the proxy (and is held there): it is starting.
+    await until(async () => (await proxy.log()).filter((e) => e.method === 'POST').length === 2, 'starting');
     const b = el.reset();
+    await proxy.release();
     await Promise.all([a, b]);
     expect((await proxy.log()).filter((e) => e.method === 'POST').length).to.equal(2);
   });

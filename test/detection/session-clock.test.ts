@@ -1,7 +1,7 @@
 // The session clock (src/detection/session-clock.ts): expiry by wall-clock time, and a machine that slept.
 import { expect } from '@esm-bundle/chai';
 import { watchClock } from '../../src/detection/session-clock.js';
-import { sleep } from '../support/helpers.js';
+import { sleep, until } from '../support/helpers.js';
 
 describe('session clock', () => {
   it('ends at the deadline, and at once for a deadline already past', async () => {
@@ -14,7 +14,7 @@ describe('session clock', () => {
     );
     await sleep(60);
     expect(fired).to.deep.equal([]);
-    await sleep(200);
+    await until(() => fired.length > 0, 'the deadline fired');
     expect(fired.length).to.equal(1);
     deadline = Date.now() - 1;
     clock.check();
@@ -29,11 +29,13 @@ describe('session clock', () => {
     const clock = watchClock({ deadline: () => deadline, onDeadline: () => fired++, onWake: () => {} }, scope.signal);
     deadline = Date.now() + 80;
     clock.rearm();
-    await sleep(200);
+    await until(() => fired > 0, 'the moved deadline fired');
     expect(fired).to.equal(1);
     scope.abort();
     deadline = Date.now() - 1;
     clock.check();
+    // check() acts at once (as in the first test), so this is decided already; the wait only gives
+    // a stray timer a turn.
     await sleep(50);
     expect(fired).to.equal(1);
   });
@@ -55,7 +57,7 @@ describe('session clock', () => {
     await sleep(100);
     expect(woke).to.equal(0);
     offset = 60_000;
-    await sleep(100);
+    await until(() => woke > 0, 'the wake told');
     expect(woke).to.equal(1);
     scope.abort();
   });

@@ -2,7 +2,7 @@
 import { expect } from '@esm-bundle/chai';
 import { Verdict, type Classification } from '../../src/detection/classify-response.js';
 import { watchStatus } from '../../src/detection/status-check.js';
-import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
+import { FakeProxy, uniqueId, until } from '../support/helpers.js';
 
 async function session(proxy: FakeProxy) {
   const id = uniqueId();
@@ -49,8 +49,9 @@ describe('status checks', () => {
     await until(() => answers === 1, 'checked now');
     scope.abort();
     check.checkNow();
-    await sleep(150);
+    // A check would have gone out in that call: a request made after it reaches the proxy after it.
+    await proxy.requestsArrived();
     expect(answers).to.equal(1);
-    expect((await proxy.log()).filter((e) => e.method === 'GET').length).to.equal(1);
+    expect((await proxy.gets()).length).to.equal(1);
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
+import { createStore, get } from 'idb-keyval';
 import { isWatching } from '../../src/detection/response-watch.js';
 import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
@@ -14,6 +15,7 @@ import {
   frameOf,
   html,
   oneEvent,
+  messagesHandled,
   sleep,
   uniqueId,
   until,
@@ -104,13 +106,21 @@ describe('<konpro-widget-guard> session-id validation', () => {
       observer.observe({ type: 'resource', buffered: false });
       expect(() => el.setAttribute('session-id', value)).to.not.throw();
       await el.updateComplete;
-      await sleep(50);
+      // Anything the guard fetched or framed for this id it asked for by now (the refusal is
+      // synchronous); a request made after it, once observed, says those had their time.
+      const marker = `/test-api/echo?status=204&after=${uniqueId('m')}`;
+      await fetch(marker);
+      await until(() => requests.some((url) => url.endsWith(marker)), 'the request made after it observed');
       observer.disconnect();
       expect(el.state).to.equal('error');
       expect(errors.map((e) => (e.detail as { code: string }).code)).to.deep.equal(['invalid-session-id']);
       expect((errors[0].detail as { message: string }).message).to.match(/session id/);
       expectNoFrame(el);
-      expect(requests.some((url) => url.includes(encodeURIComponent(value)) || url.includes(value))).to.equal(false);
+      expect(
+        requests.some(
+          (url) => !url.endsWith(marker) && (url.includes(encodeURIComponent(value)) || url.includes(value)),
+        ),
+      ).to.equal(false);
     });
   }
 
@@ -320,7 +330,7 @@ describe('<konpro-widget-guard> messages from the widget frame', () => {
     own.postMessage({ cmd: 'post', data: { type: 'konpro-session-terminated' } }, '*');
     own.postMessage({ cmd: 'post', data: `konpro-session-terminated ${id}` }, '*');
     own.postMessage({ cmd: 'post', data: { type: 'KONPRO-SESSION-TERMINATED', session_id: id } }, '*');
-    await sleep(150);
+    await messagesHandled(window, stranger.contentWindow!, own);
     stranger.remove();
     expect(guard.state).to.equal('active');
     expect(frameOf(guard)).to.not.equal(null);
@@ -339,7 +349,7 @@ describe('<konpro-widget-guard> messages from the widget frame', () => {
       { cmd: 'post', data: { type: 'konpro-session-terminated', session_id: guard.sessionId } },
       '*',
     );
-    await sleep(150);
+    await messagesHandled(frameOf(guard)!.contentWindow!);
     expect(guard.state).to.equal('active');
   });
 });
@@ -434,7 +444,11 @@ describe('<konpro-widget-guard> never again', () => {
     const guard = await activeGuard({ watch: '/test-api/echo' });
     const id = guard.sessionId!;
     await fetch(GONE);
-    await sleep(100); // the IndexedDB write is asynchronous
+    // The record the new tab reads is written asynchronously: wait until it is there.
+    await until(
+      async () => (await get(id, createStore('konpro-widget-guard-ended', 'ended'))) !== undefined,
+      'the ended record stored',
+    );
     const tab = await executeServerCommand<number, { url: string }>('tab-open', {
       url: `/test/fixtures/guard-page.html?session_id=${id}`,
     });
@@ -626,7 +640,9 @@ describe('<konpro-widget-guard> start()', () => {
       html`<konpro-widget-guard proxy="https://elsewhere.example/api"></konpro-widget-guard>`,
     );
     const errors = recordEvents(el, 'konpro-guard-error');
-    await el.start().catch(() => {});
+    let rejected = false;
+    await el.start().catch(() => (rejected = true));
+    expect(rejected, 'start() rejects, as the README says').to.equal(true);
     expect(errors.map((e) => (e.detail as { code: string }).code)).to.include('invalid-proxy');
   });
 });

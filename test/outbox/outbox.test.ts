@@ -123,11 +123,14 @@ describe('DeleteOutbox', () => {
       box.attach(scope.signal);
       expect((await box.submit(url, id)).outcome, String(status)).to.equal('failed');
       expect(settled[0].error).to.match(new RegExp(`${status}.*next load`));
-      await sleep(150);
+      // A retry loop would keep the delete's worker on; once it has stopped nothing more is sent.
+      await until(() => !box.pendingKeys.includes(url), 'the worker stopped');
+      await proxy.requestsArrived();
       expect((await proxy.deletes(id)).length, 'no retry loop').to.equal(1);
       // Not on every return to the tab...
       await box.replay();
-      await sleep(150);
+      await until(() => !box.pendingKeys.includes(url), 'the replay left it alone');
+      await proxy.requestsArrived();
       expect((await proxy.deletes(id)).length).to.equal(1);
       const [[, kept]] = await entries<string, OutboxEntry>(store);
       expect(kept.failed?.status).to.equal(status);
@@ -154,11 +157,17 @@ describe('DeleteOutbox', () => {
     const { id, url } = await sessionAt(proxy);
     await proxy.faults({ method: 'DELETE', status: 429, retryAfter: 2, times: 1 });
     const { box, settled } = outbox();
+    const queuedAt = Date.now();
     expect((await box.submit(url, id)).outcome).to.equal('queued');
     for (let i = 0; i < 3; i++) {
       await box.replay();
       await sleep(100);
     }
+    // Nothing marks the moment a replay that skipped the wait would have sent: look as late as the
+    // Retry-After allows (its 2 s less a margin), long after any such send, at no cost (the test
+    // waits for the Retry-After below anyway).
+    await sleep(Math.max(0, queuedAt + 1500 - Date.now()));
+    await proxy.requestsArrived();
     expect((await proxy.deletes(id)).length, 'nothing before Retry-After').to.equal(1);
     await until(() => settled.some((d) => d.outcome === 'deleted'), 'after Retry-After', 5000);
   });
@@ -180,8 +189,13 @@ describe('DeleteOutbox', () => {
       },
     });
     box.attach(scope.signal);
+    const pagehide = new Promise((resolve) => window.addEventListener('pagehide', resolve, { once: true }));
     expect((await box.submit(url, id)).outcome).to.equal('deleted');
-    await sleep(300);
+    // A send from that pagehide would go out in its own task; by the time the worker has stored the
+    // answer and stopped, and a request made after it has reached the proxy, it would be in the log.
+    await pagehide;
+    await until(() => !box.pendingKeys.includes(url), 'the answer stored');
+    await proxy.requestsArrived();
     expect((await proxy.deletes(id)).length).to.equal(1);
     const [[, entry]] = await entries<string, OutboxEntry>(real);
     expect(entry.settled?.outcome).to.equal('deleted');
@@ -231,12 +245,25 @@ describe('DeleteOutbox', () => {
       { url, sessionId: id, createdAt: Date.now(), attempts: 1, nextAttemptAt: 0, notBefore: Date.now() + 1500 },
       store,
     );
-    const { box, scope } = outbox(store);
+    // The worker holds the entry (where a pagehide would send it from) once it has read it.
+    let entryRead!: () => void;
+    const read = new Promise<void>((resolve) => (entryRead = resolve));
+    const watched: typeof store = (mode, callback) => {
+      const result = store(mode, callback);
+      // (The worker's own read of the entry, not the replay's listing of every entry.)
+      if (mode === 'readonly')
+        void result.then((value) => (value as OutboxEntry | undefined)?.url === url && entryRead());
+      return result;
+    };
+    const { box, scope } = outbox(watched);
     box.attach(scope.signal);
     await until(() => box.pendingKeys.includes(url), 'replayed');
-    await sleep(100);
+    await read;
+    await sleep(0); // (the worker takes the entry in the task the read completes in)
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
-    await sleep(300);
+    // A send from the pagehide goes out in that event's own task: a request made after it reaches
+    // the proxy after it.
+    await proxy.requestsArrived();
     expect(await proxy.deletes(id), 'nothing sent over the request that may be in flight').to.deep.equal([]);
     scope.abort();
   });

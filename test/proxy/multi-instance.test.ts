@@ -394,6 +394,11 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
       assert.ok(Date.now() < deadline, 'A sees Redis again within 10 s');
       await sleep(100);
     }
+    // B's client reconnects on its own time: until it has, listSessions rejects ("the client is offline").
+    while ((await b.call<{ store: string }>('health')).store !== 'ok') {
+      assert.ok(Date.now() < deadline, 'B sees Redis again within 10 s');
+      await sleep(100);
+    }
     let listed: string[] = [];
     while (!listed.includes(during.sessionId)) {
       assert.ok(Date.now() < deadline, 'B lists the session A created during the outage');
@@ -411,8 +416,10 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
 
 void describe('several proxy instances: the orphan sweep', () => {
   void it("a killed instance's orphan delete is taken over by another once its lease lapses", async () => {
-    // C gives up on the vendor after 300 ms, so its leases last 5.3 s (timeout + 5 s).
-    const c = await instance({ timeoutMs: 300, orphanAfterMs: 500 });
+    // C gives up on the vendor after 1.5 s, so its leases last 6.5 s (timeout + 5 s). The test must
+    // kill C while its delete hangs, before that time-out (then C would send it again itself): with
+    // 300 ms a loaded machine sometimes took longer than that between the delete's arrival and the kill.
+    const c = await instance({ timeoutMs: 1_500, orphanAfterMs: 500 });
     const user = freshUser();
     const { sessionId } = await createSession(c, user);
     await sleep(800);

@@ -130,6 +130,8 @@ describe('push', function () {
     const ids = tabs.map((tab) => tab.guard.sessionId!);
     expect(new Set(ids).size).to.equal(5);
     await proxy.streaming(ids);
+    // Nothing marks the moment a second stream would open (a tab that missed the lock opens its own
+    // at once): a second, many round trips, before counting.
     await sleep(1000);
     const { open } = await proxy.streams();
     expect(open, 'open streams at the proxy').to.equal(1);
@@ -177,6 +179,8 @@ describe('push', function () {
     await until(async () => (await proxy.streams()).log.length === 2, 'the reconnect');
     await proxy.revokeSession(sessionId);
     expect(await proxy.vendorDeletes()).to.include(sessionId);
+    // The held stream is the only way it can hear (status checks are off): this is so by
+    // construction, and the wait only gives anything else a turn.
     await sleep(200);
     expect(ends(seen), 'nothing heard while disconnected').to.deep.equal([]);
     await proxy.release();

@@ -36,16 +36,19 @@ function events(el: EventTarget): string[] {
 describe('overlapping operations', () => {
   it('a logout while start() waits for the proxy: the new session never goes live, and is deleted', async () => {
     const proxy = new FakeProxy();
-    await proxy.faults({ method: 'POST', delayMs: 300 });
+    await proxy.faults({ method: 'POST', hold: true });
     const el = await fixture<KonproWidgetGuard>(
       html`<konpro-widget-guard proxy=${proxy.url} check-interval="0"></konpro-widget-guard>`,
     );
     const seen = events(el);
     const starting = el.start();
-    await sleep(50);
-    const outcome = await el.logout();
+    await until(async () => (await proxy.log()).some((e) => e.method === 'POST'), 'the POST at the proxy (held)');
+    const loggingOut = el.logout();
+    await proxy.release();
+    const outcome = await loggingOut;
     await starting;
-    await sleep(100);
+    // start() has handled the answer; whatever it rendered, it has rendered now.
+    await el.updateComplete;
     expect(el.state).to.equal('terminated');
     expectNoFrame(el);
     expect(seen.filter((e) => e.startsWith('session-start'))).to.deep.equal([]);
@@ -56,7 +59,7 @@ describe('overlapping operations', () => {
 
   it('a logout-trigger click while start() waits for the proxy: the new session never goes live, and is deleted', async () => {
     const proxy = new FakeProxy();
-    await proxy.faults({ method: 'POST', delayMs: 300 });
+    await proxy.faults({ method: 'POST', hold: true });
     const el = await fixture<KonproWidgetGuard>(
       html`<konpro-widget-guard
         proxy=${proxy.url}
@@ -69,11 +72,13 @@ describe('overlapping operations', () => {
     button.className = 'sign-out';
     el.after(button);
     const starting = el.start();
-    await sleep(50);
+    await until(async () => (await proxy.log()).some((e) => e.method === 'POST'), 'the POST at the proxy (held)');
     button.click();
     expect(el.state, 'in that same click').to.equal('terminated');
+    await proxy.release();
     await starting;
-    await sleep(100);
+    // start() has handled the answer; whatever it rendered, it has rendered now.
+    await el.updateComplete;
     expect(el.state).to.equal('terminated');
     expectNoFrame(el);
     expect(seen.filter((e) => e.startsWith('session-start'))).to.deep.equal([]);
@@ -91,11 +96,14 @@ describe('overlapping operations', () => {
     Object.assign(el, { proxy: proxy.url, checkInterval: 0, widgetSrc: WIDGET, sessionId: first });
     (await fixture(html`<div></div>`)).append(el);
     await until(() => el.state === 'active', 'first active');
-    el.expiresAt = Date.now() + 300;
-    await sleep(50);
+    const deadline = Date.now() + 300;
+    el.expiresAt = deadline;
+    await el.updateComplete; // (the first session's clock takes the new deadline)
     el.sessionId = second; // the host names a new session and says nothing of its expiry
     await until(() => frameOf(el)?.src.includes(second) === true, 'second mounted');
-    await sleep(600);
+    // A clock of the second session that took the first one's deadline was armed before this timer,
+    // for no later (timers run in the order they are due): when this one fires, that one has fired.
+    await sleep(Math.max(0, deadline - Date.now()) + 200);
     expect(el.state).to.equal('active');
     expect(seen.filter((e) => e.startsWith('session-end:expired'))).to.deep.equal([]);
     // Set together with a new session-id, it is the new session's.
@@ -121,9 +129,13 @@ describe('overlapping operations', () => {
     });
     (await fixture(html`<div></div>`)).append(el);
     await until(() => el.state === 'terminated', 'ended');
-    await sleep(700);
+    // Status checks left running were armed (every 0.2 s) at the mount, before this timer: it runs
+    // after their first turn and about their second; a check's request then reaches the proxy
+    // before the marker does.
+    await sleep(450);
+    await proxy.requestsArrived();
     expect(seen).to.deep.equal(['session-end:expired']);
-    expect((await proxy.log()).filter((e) => e.method === 'GET').length, 'no status checks').to.equal(0);
+    expect((await proxy.gets()).length, 'no status checks').to.equal(0);
     expectNoFrame(el);
   });
 
@@ -168,7 +180,9 @@ describe('overlapping operations', () => {
     const elsewhere = await fixture(html`<section></section>`);
     elsewhere.append(guard);
     guard.autoStart = true;
-    await sleep(100);
+    // What the move and the property change cause happens on connecting and in the update.
+    await guard.updateComplete;
+    await sleep(0);
     expect(reasons).to.deep.equal(['terminated']);
     expect(guard.state).to.equal('terminated');
   });

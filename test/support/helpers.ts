@@ -1,6 +1,7 @@
 // Helpers shared by the browser tests.
 import { expect } from '@esm-bundle/chai';
 import { fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testing-helpers';
+import { createStore, entries } from 'idb-keyval';
 import '../../src/index.js';
 import type { KonproWidgetGuard } from '../../src/index.js';
 
@@ -57,17 +58,67 @@ export async function activeGuard(attributes: Record<string, string> = {}): Prom
   return guard;
 }
 
-/** Waits until the frame's document has loaded (it posts test-widget-loaded). */
-export function frameLoaded(frame: HTMLIFrameElement): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Waits until the frame's document has loaded (it posts test-widget-loaded), or fails with a message
+ * naming the frame after `timeoutMs`: a frame that never loads fails its test, by name, instead of
+ * leaving it to hang (or to pass without ever having had a widget). A same-origin frame that loaded
+ * before this was called (its message already gone) is seen from its document.
+ */
+export function frameLoaded(frame: HTMLIFrameElement, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      window.removeEventListener('message', onMessage);
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    };
     const onMessage = (event: MessageEvent) => {
-      if (event.source === frame.contentWindow && (event.data as { type?: string })?.type === 'test-widget-loaded') {
-        window.removeEventListener('message', onMessage);
-        resolve();
-      }
+      if (event.source === frame.contentWindow && (event.data as { type?: string })?.type === 'test-widget-loaded')
+        finish();
     };
     window.addEventListener('message', onMessage);
+    const timer = setTimeout(
+      () => finish(new Error(`the widget frame did not load within ${timeoutMs} ms: ${describeElement(frame)}`)),
+      timeoutMs,
+    );
+    let loadedAlready = false;
+    try {
+      const doc = frame.contentDocument; // null for a frame of another origin: its message tells
+      loadedAlready = doc !== null && doc.URL === frame.src && doc.readyState === 'complete';
+    } catch {
+      // another origin: wait for its message
+    }
+    if (loadedAlready) finish();
   });
+}
+
+/**
+ * Resolves once every message that `sources` posted to this window before now has been handled.
+ * Each source posts a marker after them (a frame's window relays it, as the test widget relays
+ * `{cmd: 'post'}`; this window posts its own); messages from one source arrive in the order they were
+ * posted, and the guard handles a frame message synchronously in its listener, so when the marker
+ * arrives here everything earlier from that source has been seen, and ignored or acted on. What
+ * "nothing happened" tests wait for instead of a sleep.
+ */
+export function messagesHandled(...sources: Window[]): Promise<void> {
+  return Promise.all(
+    sources.map(
+      (source) =>
+        new Promise<void>((resolve, reject) => {
+          const marker = uniqueId('marker');
+          const onMessage = (event: MessageEvent) => {
+            if (event.source !== source || (event.data as { marker?: string })?.marker !== marker) return;
+            window.removeEventListener('message', onMessage);
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => reject(new Error('a marker message did not come back within 5 s')), 5000);
+          window.addEventListener('message', onMessage);
+          if (source === window) window.postMessage({ marker }, '*');
+          else source.postMessage({ cmd: 'post', data: { marker } }, '*');
+        }),
+    ),
+  ).then(() => undefined);
 }
 
 /** A scriptable fake proxy at /test-api/proxy/{ns}, with control routes. */
@@ -100,6 +151,40 @@ export class FakeProxy {
   async deletes(id?: string) {
     return (await this.log()).filter((e) => e.method === 'DELETE' && (id === undefined || e.id === id));
   }
+  /**
+   * Resolves once a request this page makes now has reached the proxy (it is logged on arrival, so
+   * its answer means it is in the log). What "nothing more reached the proxy" tests wait for
+   * instead of a sleep: a request the page had already made went out before this one, from the same
+   * browser to the same server, so it is in the log by then (short of a race between two connections
+   * within the same instant), however slow the machine is, where a fixed sleep is a guess. The marker is a `GET` of an id starting `marker_`; {@link gets} leaves it out.
+   */
+  async requestsArrived(): Promise<void> {
+    await fetch(`${this.url}/${uniqueId('marker')}`, { headers: { 'X-Konpro-Guard': '1' } });
+  }
+  /** The status checks (`GET` of a session) the proxy received, markers left out. */
+  async gets(id?: string) {
+    return (await this.log()).filter(
+      (e) => e.method === 'GET' && !e.id?.startsWith('marker_') && (id === undefined || e.id === id),
+    );
+  }
+}
+
+/**
+ * Resolves once the page-wide outbox (shared by every tab of the origin) holds a settled record (a
+ * tombstone) for each of `urls`: each delete has had its final answer and is never sent again (a
+ * settled record is not sent again by any tab). What "only one delete" tests wait for before they count.
+ */
+export async function outboxSettled(urls: string[], timeoutMs = 10_000): Promise<void> {
+  const store = createStore('konpro-widget-guard-outbox', 'deletes');
+  const absolute = urls.map((url) => new URL(url, location.href).href);
+  await until(
+    async () => {
+      const records = new Map(await entries<string, { settled?: unknown }>(store));
+      return absolute.every((url) => records.get(url)?.settled !== undefined);
+    },
+    `the outbox settled ${absolute.join(', ')}`,
+    timeoutMs,
+  );
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

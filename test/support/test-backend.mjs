@@ -5,7 +5,8 @@
 //   one independent instance per namespace `ns` so test files never share state.
 // - `/test-api/control/{ns}` scripts that proxy: faults, session states, and
 //   a log of every request it received (logged on arrival, before any fault:
-//   a `hold` fault keeps the request waiting until `release`).
+//   a `hold` fault keeps the request waiting until `release`). A `GET` of an id starting `marker_`
+//   is logged and answered 204, and nothing else (FakeProxy.requestsArrived).
 // - For the README recipes: `/api/widget-sessions` is that proxy too (namespace
 //   "recipes"), `/node_modules/konpro-widget-guard/...` is this package, and
 //   `/test-api/bundle/{name}.js` bundles test/fixtures/{name}.jsx|js with esbuild
@@ -91,6 +92,12 @@ async function proxy(ctx, ns, id) {
     outcome: null,
   };
   ns.log.push(entry);
+  if (method === 'GET' && id?.startsWith('marker_')) {
+    // FakeProxy.requestsArrived(): only its arrival counts (and it takes no fault).
+    entry.outcome = 'marker';
+    ctx.status = 204;
+    return;
+  }
 
   const fault = takeFault(ns, method, id);
   if (fault?.hold) await hold(ns);

@@ -8,7 +8,7 @@ import {
   fixtureCleanup,
   frameOf,
   html,
-  sleep,
+  outboxSettled,
   uniqueId,
   until,
 } from '../support/helpers.js';
@@ -57,7 +57,11 @@ describe('every tab', () => {
     expect(endReasons(tabs[1])).to.deep.equal(['other-tab']);
     expect(endReasons(tabs[2])).to.deep.equal(['other-tab']);
     await until(async () => (await proxy.deletes(id)).length > 0, 'delete sent');
-    await sleep(300);
+    // The other tabs ended in the same task as the message (above); a delete of theirs would have
+    // gone out then, through the outbox every tab shares. Once that has the final answer no tab sends
+    // it again; then a request made now reaches the proxy after any they made.
+    await outboxSettled([`${proxy.url}/${id}`]);
+    await Promise.all(tabs.map(() => proxy.requestsArrived()));
     expect((await proxy.deletes(id)).length, 'only the tab that logged out deletes').to.equal(1);
   });
 
@@ -69,7 +73,10 @@ describe('every tab', () => {
     const tabs = await openTabs(5, { session_id: id, proxy: proxy.url });
     const outcomes = await Promise.all(tabs.map((t) => t.guard.logout()));
     expect(outcomes.map((o) => o.outcome)).to.deep.equal(['deleted', 'deleted', 'deleted', 'deleted', 'deleted']);
-    await sleep(300);
+    // Each tab has its outcome, so any delete it sent itself has been answered (and logged) by now;
+    // the shared outbox has the final answer, so none is sent again.
+    await outboxSettled([`${proxy.url}/${id}`]);
+    await proxy.requestsArrived();
     expect((await proxy.deletes(id)).length).to.equal(1);
   });
 
@@ -100,7 +107,17 @@ describe('every tab', () => {
     ]) {
       channel.postMessage(message);
     }
-    await sleep(150);
+    // A marker after them, heard in the tab by a channel opened after the guard's: the tab's channels
+    // get each message in the order they were made, so the guard has handled (and ignored) every
+    // message above when the marker arrives.
+    const TabBroadcastChannel = (tabs[0] as unknown as { BroadcastChannel: typeof BroadcastChannel }).BroadcastChannel;
+    const inTab = new TabBroadcastChannel('konpro-widget-guard');
+    const heard = new Promise<void>((resolve) =>
+      inTab.addEventListener('message', (e) => (e.data as { marker?: boolean })?.marker === true && resolve()),
+    );
+    channel.postMessage({ marker: true });
+    await heard;
+    inTab.close();
     expect(tabs[0].guard.state).to.equal('active');
     channel.postMessage({ v: 1, kind: 'ended', sessionId: id, reason: 'logout', endedAt: Date.now() });
     await until(() => tabs[0].guard.state === 'terminated', 'a well-formed message ends it');
@@ -213,8 +230,10 @@ describe('status checks', () => {
     const proxy = new FakeProxy();
     await checkedGuard(proxy, '0');
     window.dispatchEvent(new Event('online'));
-    await sleep(300);
-    expect((await proxy.log()).filter((e) => e.method === 'GET').length).to.equal(0);
+    // A check on 'online' would go out in the event's own task (see the test above): a request made
+    // after it has reached the proxy after it.
+    await proxy.requestsArrived();
+    expect((await proxy.gets()).length).to.equal(0);
   });
 });
 

@@ -1,7 +1,7 @@
 // The tab channel (src/tabs/tab-channel.ts): BroadcastChannel, the localStorage fallback, validation.
 import { expect } from '@esm-bundle/chai';
 import { TabChannel, type TabMessage } from '../../src/tabs/tab-channel.js';
-import { sleep, uniqueId, until } from '../support/helpers.js';
+import { uniqueId, until } from '../support/helpers.js';
 
 function listen(channel: TabChannel) {
   const heard: TabMessage[] = [];
@@ -31,7 +31,7 @@ describe('tab channel', () => {
     });
   }
 
-  it('drops malformed and unknown messages', async () => {
+  it('drops malformed and unknown messages', () => {
     const receiver = new TabChannel(false);
     const { heard, scope } = listen(receiver);
     const bad = [
@@ -50,7 +50,7 @@ describe('tab channel', () => {
         newValue: JSON.stringify({ v: 1, kind: 'activity', at: 7 }),
       }),
     );
-    await sleep(50);
+    // (dispatchEvent delivers synchronously: every message above has been handled.)
     expect(heard).to.deep.equal([{ kind: 'activity', at: 7 }]);
     scope.abort();
   });
@@ -59,9 +59,12 @@ describe('tab channel', () => {
     const sender = new TabChannel(true);
     const receiver = new TabChannel(true);
     const { heard, scope } = listen(receiver);
+    // A listener that stays hears the message: by then the one that left would have heard it too.
+    const witness = listen(receiver);
     scope.abort();
     sender.post({ kind: 'activity', at: 1 });
-    await sleep(100);
+    await until(() => witness.heard.length > 0, 'heard by the listener that stayed');
+    witness.scope.abort();
     expect(heard).to.deep.equal([]);
   });
 });
