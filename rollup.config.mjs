@@ -21,10 +21,11 @@ import terser from '@rollup/plugin-terser';
  * 3.4× until the issue-12 redesign (explicit lifecycle, controllers, the outbox in three parts), which
  * measured 3.62×; the work after it (minified templates, no css() checks, leaner controller wiring)
  * brought it to 3.53×. Push (issue 14: the event-stream parser and client, one stream per browser shared
- * over the tab channel, about 1.7 KB gzip) then took it to 3.82× (22.24 KB gzip): held there. Bringing it under 3.4×
- * with the push client is still open work (issue 18).
+ * over the tab channel, about 1.7 KB gzip) then took it to 3.82× (22.24 KB gzip). Renaming the internal
+ * members (INTERNAL_PROPERTIES below) brought it to 3.76× (21.93 KB gzip): held there. Bringing it under
+ * 3.4× with the push client is still open work (issue 18).
  */
-export const SIZE_BUDGET = 3.83;
+export const SIZE_BUDGET = 3.77;
 export const SIZE_BASELINE = 'test/bench/baseline/hello-element.js';
 
 const compilerOptions = {
@@ -71,6 +72,30 @@ function minifyTemplates() {
   };
 }
 
+/**
+ * Members of the guard's own internal objects that terser may rename in the minified file (it renames
+ * `#private` ones by itself): methods and fields of the controllers, the outbox and its workers, the
+ * stores, the hubs, and the option bags between modules. Each one lives only inside the bundle: none is
+ * public API (the element's members, event details, `strings`, what `classifyResponse` answers), a
+ * browser's or Lit's, or stored, posted or sent (IndexedDB and localStorage records, tab messages, JSON).
+ * A name that is also a DOM property is kept by terser anyway. The ESM package (dist/index.js) is not
+ * minified, so its tests see every name as written; the e2e tests run this file. (From session/,
+ * element/, detection/, teardown/, outbox/, tabs/, platform/ and push/, roughly in that order.)
+ */
+export const INTERNAL_PROPERTIES = `
+  propertiesChanged restartPush restartStatusChecks expiresAtChanged recheckEnded held activity asked
+  endedElsewhere endElsewhere reports scope ready clock statusScope pushScope shown ended creating epoch
+  retrying widgetUrl placeFrame stampTemplates slotted windows frameFocused removeMarkup restart hide showing
+  lastActivity report quietly announce proxyUrl watchPrefixes seconds widgetLocation knows remember
+  onStorageError persistent memory run subscribe submit replay attach pendingKeys send lock emit post first
+  poke sendNow inflight leave heard phase outbox retryFailed write markSent prefix storage maxAgeMs
+  tombstoneMs backoff timeoutMs baseMs capMs ttlMs pollMs retryAfterMs deadline onDeadline onWake
+  heartbeatMs rearm check intervalMs onAnswer checkNow prefixes onResponse onTerminated onMessage onEvent
+  onUnavailable lastId reconnect feed show
+`
+  .trim()
+  .split(/\s+/);
+
 /** The minified bundle's plugins, fresh each time (the baseline is built with the very same). */
 function minifiedPlugins() {
   return [
@@ -82,7 +107,13 @@ function minifiedPlugins() {
       compilerOptions: { ...compilerOptions, declaration: false, declarationDir: undefined, outDir: 'dist' },
     }),
     minifyTemplates(),
-    terser({ ecma: 2022, module: true, compress: { passes: 2 }, format: { comments: false } }),
+    terser({
+      ecma: 2022,
+      module: true,
+      compress: { passes: 2 },
+      mangle: { properties: { regex: new RegExp(`^(${INTERNAL_PROPERTIES.join('|')})$`) } },
+      format: { comments: false },
+    }),
   ];
 }
 
