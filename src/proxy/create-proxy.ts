@@ -204,6 +204,7 @@ export function createProxy(
     store: guarded,
     deletes,
     record,
+    scheduler,
     orphanAfterMs: config.orphanAfterMs,
     instanceId,
     leaseMs,
@@ -387,7 +388,7 @@ export function createProxy(
       }));
     if ('allowed' in checked) {
       // The page still shows the session: a limited check must not make it look orphaned.
-      await registry.shown([sessionId]);
+      registry.shown([sessionId]);
       return rateLimited(checked, userId);
     }
     const result = checked;
@@ -398,7 +399,7 @@ export function createProxy(
         await registry.ended(sessionId, (session) => (session.expiresAt <= now ? 'expired' : 'terminated'));
       return answerFailure(result, { sessionId, userId });
     }
-    if (result.value.status === 'active') await registry.shown([sessionId]);
+    if (result.value.status === 'active') registry.shown([sessionId]);
     else await registry.ended(sessionId, Date.parse(result.value.expires_at) <= now ? 'expired' : 'terminated');
     await record('debug', 'session-read', { sessionId, userId }, { status: 200 });
     const body: ProxySessionStatus = {
@@ -520,6 +521,8 @@ export function createProxy(
     scheduler.close();
     streams.close();
     await sweeping?.catch(() => undefined);
+    // What status checks showed is not lost at a graceful shutdown.
+    await registry.writeShown();
     if (config.ownsStore) await config.store.close();
   }
 
