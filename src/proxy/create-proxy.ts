@@ -395,8 +395,7 @@ export function createProxy(
     // Only the vendor's answer decides the page's; the registry follows it and is never asked.
     const now = Date.now();
     if (!result.ok) {
-      if (result.reason === 'not-found')
-        await registry.ended(sessionId, (session) => (session.expiresAt <= now ? 'expired' : 'terminated'));
+      if (result.reason === 'not-found') await registry.ended(sessionId, 'terminated', 'expired');
       return answerFailure(result, { sessionId, userId });
     }
     if (result.value.status === 'active') registry.shown([sessionId]);

@@ -169,20 +169,28 @@ export class SessionRegistry {
   }
 
   /**
-   * A session ended (the vendor said so, or the proxy decided it): out of the
-   * registry and onto the feed. `reason` may depend on the record (expired or
-   * terminated). Resolves with the record, when this caller took it.
+   * A session ended (the vendor said so, or the proxy decided it): out of the registry and onto the
+   * feed, in one store call where the store can (`unregisterAndPublish`). `expiredReason` replaces
+   * `reason` for a record past its `expiresAt` now. Resolves with the record, when this caller took it.
    */
   async ended(
     sessionId: string,
-    reason: ServerEndReason | ((session: RegisteredSession) => ServerEndReason),
+    reason: ServerEndReason,
+    expiredReason?: ServerEndReason,
   ): Promise<RegisteredSession | undefined> {
     this.#options.ending(sessionId);
     this.#pending.delete(sessionId);
     this.#shown.delete(sessionId);
-    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    const { store } = this.#options;
+    const end = { reason, at: Date.now(), ...(expiredReason === undefined ? {} : { expiredReason }) };
+    if (store.store.unregisterAndPublish) {
+      const taken = await store.attempt((s) => s.unregisterAndPublish!(sessionId, end));
+      return taken.ok ? taken.value : undefined;
+    }
+    const taken = await store.attempt((s) => s.unregister(sessionId));
     if (!taken.ok || !taken.value) return undefined;
-    await this.#publish(taken.value, typeof reason === 'function' ? reason(taken.value) : reason);
+    const expired = expiredReason !== undefined && taken.value.expiresAt <= end.at;
+    await this.#publish(taken.value, expired ? expiredReason : reason);
     return taken.value;
   }
 

@@ -25,6 +25,7 @@ import {
   type QueuedDelete,
   type RegisteredSession,
   type ServerEndReason,
+  type SessionEnd,
   type StoreHealth,
   type WidgetSessionStore,
   type WindowCount,
@@ -259,6 +260,18 @@ class RedisStore implements WidgetSessionStore {
 
   async unregister(sessionId: string): Promise<RegisteredSession | undefined> {
     const row = (await this.#run('kwgUnregister', [sessionId])) as Row | null;
+    return row ? toSession(row) : undefined;
+  }
+
+  async unregisterAndPublish(sessionId: string, end: SessionEnd): Promise<RegisteredSession | undefined> {
+    const row = (await this.#run('kwgUnregisterAndPublish', [
+      this.#maxFeed,
+      this.#feedTtl,
+      sessionId,
+      end.reason,
+      end.expiredReason ?? end.reason,
+      num(end.at, 'at'),
+    ])) as Row | null;
     return row ? toSession(row) : undefined;
   }
 
