@@ -291,7 +291,8 @@ export function createProxy(
   }
 
   async function create(request: Request, userId: string): Promise<Response> {
-    const decision = await createLimit.take(userId);
+    // The user's live sessions are counted beside the limit's hit: one round trip to a networked store.
+    const [decision, counted] = await Promise.all([createLimit.take(userId), registry.count(userId)]);
     if (!decision.allowed) return rateLimited(decision, userId);
     if (await atCapacity(userId)) {
       return refuse(
@@ -303,10 +304,15 @@ export function createProxy(
       );
     }
     // Before the vendor creates anything: a session that could not be bound would run unowned.
-    const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
+    let evicted = false;
+    const room = await bindings.makeRoom(request, (sessionId) => {
+      evicted = true;
+      return evict(sessionId, userId);
+    });
     if (room.failure) return answerFailure(room.failure, { userId });
     // At the user's cap the oldest session goes (a real vendor delete), so a kiosk never locks itself out.
-    await registry.makeRoom(userId, config.maxSessionsPerUser);
+    // An eviction for the binding limit ended one of the user's sessions since the count: count again.
+    await registry.makeRoom(userId, config.maxSessionsPerUser, evicted ? undefined : counted);
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });

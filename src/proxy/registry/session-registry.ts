@@ -8,7 +8,7 @@
  */
 import { describeInvalidSessionId, isValidSessionId } from '../../shared/session-id.js';
 import type { RegisteredSession, ServerEndReason } from '../store/store.js';
-import type { GuardedStore } from './guarded-store.js';
+import type { Attempt, GuardedStore } from './guarded-store.js';
 import type { Recorder } from './recorder.js';
 import type { Scheduler } from './scheduler.js';
 import { deleteLeaseKey, type DeleteOutcome, type DeleteTarget, type ServerDeletes } from './server-deletes.js';
@@ -321,10 +321,10 @@ export class SessionRegistry {
    * Resolves with the ids ended; none when the store does not answer (the
    * cap cannot be known then, and a create must not fail for it).
    */
-  async makeRoom(userId: string, cap: number): Promise<string[]> {
+  async makeRoom(userId: string, cap: number, counted?: Attempt<number>): Promise<string[]> {
     const { store } = this.#options;
     await this.catchUp();
-    const count = await store.attempt((s) => s.count({ userId }));
+    const count = counted ?? (await this.count(userId));
     if (!count.ok || count.value < cap) return [];
     const sessions = await store.attempt((s) => s.list({ userId }));
     if (!sessions.ok) return [];
@@ -346,6 +346,15 @@ export class SessionRegistry {
       });
     }
     return ended;
+  }
+
+  /**
+   * How many live sessions `userId` has, as `makeRoom` counts them: a create asks it beside its rate
+   * limit, so the two go to the store together (one round trip on a networked store).
+   */
+  async count(userId: string): Promise<Attempt<number>> {
+    await this.catchUp();
+    return this.#options.store.attempt((s) => s.count({ userId }));
   }
 
   /** A server-side delete, with the status cache forgotten before it and after it. */
