@@ -204,6 +204,7 @@ export function createProxy(
     store: guarded,
     deletes,
     record,
+    scheduler,
     orphanAfterMs: config.orphanAfterMs,
     instanceId,
     leaseMs,
@@ -290,7 +291,8 @@ export function createProxy(
   }
 
   async function create(request: Request, userId: string): Promise<Response> {
-    const decision = await createLimit.take(userId);
+    // The user's live sessions are counted beside the limit's hit: one round trip to a networked store.
+    const [decision, counted] = await Promise.all([createLimit.take(userId), registry.count(userId)]);
     if (!decision.allowed) return rateLimited(decision, userId);
     if (await atCapacity(userId)) {
       return refuse(
@@ -302,10 +304,15 @@ export function createProxy(
       );
     }
     // Before the vendor creates anything: a session that could not be bound would run unowned.
-    const room = await bindings.makeRoom(request, (sessionId) => evict(sessionId, userId));
+    let evicted = false;
+    const room = await bindings.makeRoom(request, (sessionId) => {
+      evicted = true;
+      return evict(sessionId, userId);
+    });
     if (room.failure) return answerFailure(room.failure, { userId });
     // At the user's cap the oldest session goes (a real vendor delete), so a kiosk never locks itself out.
-    await registry.makeRoom(userId, config.maxSessionsPerUser);
+    // An eviction for the binding limit ended one of the user's sessions since the count: count again.
+    await registry.makeRoom(userId, config.maxSessionsPerUser, evicted ? undefined : counted);
     const result = await vendor.createSession(config.agenticAvatarId, config.sessionSettings);
     if (!result.ok)
       return answerFailure(result.reason === 'not-found' ? asConfigurationError(result) : result, { userId });
@@ -387,18 +394,17 @@ export function createProxy(
       }));
     if ('allowed' in checked) {
       // The page still shows the session: a limited check must not make it look orphaned.
-      await registry.shown([sessionId]);
+      registry.shown([sessionId]);
       return rateLimited(checked, userId);
     }
     const result = checked;
     // Only the vendor's answer decides the page's; the registry follows it and is never asked.
     const now = Date.now();
     if (!result.ok) {
-      if (result.reason === 'not-found')
-        await registry.ended(sessionId, (session) => (session.expiresAt <= now ? 'expired' : 'terminated'));
+      if (result.reason === 'not-found') await registry.ended(sessionId, 'terminated', 'expired');
       return answerFailure(result, { sessionId, userId });
     }
-    if (result.value.status === 'active') await registry.shown([sessionId]);
+    if (result.value.status === 'active') registry.shown([sessionId]);
     else await registry.ended(sessionId, Date.parse(result.value.expires_at) <= now ? 'expired' : 'terminated');
     await record('debug', 'session-read', { sessionId, userId }, { status: 200 });
     const body: ProxySessionStatus = {
@@ -520,6 +526,8 @@ export function createProxy(
     scheduler.close();
     streams.close();
     await sweeping?.catch(() => undefined);
+    // What status checks showed is not lost at a graceful shutdown.
+    await registry.writeShown();
     if (config.ownsStore) await config.store.close();
   }
 

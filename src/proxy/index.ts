@@ -55,6 +55,7 @@ export {
   type QueuedDelete,
   type RegisteredSession,
   type ServerEndReason,
+  type SessionEnd,
   type StoreHealth,
   type WidgetSessionStore,
   type WindowCount,

@@ -10,6 +10,7 @@ export type {
   QueuedDelete,
   RegisteredSession,
   ServerEndReason,
+  SessionEnd,
   StoreHealth,
   WidgetSessionStore,
   WindowCount,

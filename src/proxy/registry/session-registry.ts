@@ -8,8 +8,9 @@
  */
 import { describeInvalidSessionId, isValidSessionId } from '../../shared/session-id.js';
 import type { RegisteredSession, ServerEndReason } from '../store/store.js';
-import type { GuardedStore } from './guarded-store.js';
+import type { Attempt, GuardedStore } from './guarded-store.js';
 import type { Recorder } from './recorder.js';
+import type { Scheduler } from './scheduler.js';
 import { deleteLeaseKey, type DeleteOutcome, type DeleteTarget, type ServerDeletes } from './server-deletes.js';
 
 /** What `revokeUser` and `revokeSession` did. */
@@ -40,11 +41,16 @@ const SWEEP_BATCH = 100;
 const CONCURRENCY = 8;
 /** Sessions created while the store was down that one instance keeps for registering later. */
 const MAX_PENDING = 10_000;
+/** The longest status checks' "last seen" waits before it is written (less with a short `orphanAfterMs`). */
+const SHOWN_FLUSH_MS = 1_000;
+/** Sessions shown since the last write that make the next write go out at once. */
+const MAX_SHOWN = 1_000;
 
 export interface SessionRegistryOptions {
   store: GuardedStore;
   deletes: ServerDeletes;
   record: Recorder;
+  scheduler: Scheduler;
   /** 0: no orphan sweep. */
   orphanAfterMs: number;
   instanceId: string;
@@ -64,9 +70,18 @@ export class SessionRegistry {
   #catchingUp: Promise<void> | undefined;
   /** No session is called an orphan before this time (ms): pages get a full `orphanAfterMs` after an outage. */
   #sweepFrom = 0;
+  /** Sessions status checks showed since the last write, with when they last did. */
+  readonly #shown = new Map<string, number>();
+  #cancelShownWrite: (() => void) | undefined;
+  /** The write of "last seen" in flight, if any. */
+  #writingShown: Promise<void> | undefined;
+  readonly #shownFlushMs: number;
 
   constructor(options: SessionRegistryOptions) {
     this.#options = options;
+    // A page's check reaches the store well within `orphanAfterMs`, whichever instance sweeps.
+    this.#shownFlushMs =
+      options.orphanAfterMs > 0 ? Math.min(SHOWN_FLUSH_MS, options.orphanAfterMs / 4) : SHOWN_FLUSH_MS;
   }
 
   /**
@@ -113,25 +128,69 @@ export class SessionRegistry {
     return this.#catchingUp;
   }
 
-  /** A page showed these sessions now (a status check). */
-  async shown(sessionIds: readonly string[]): Promise<void> {
-    await this.#options.store.attempt((s) => s.touch(sessionIds, Date.now()));
+  /**
+   * A page showed these sessions now (a status check). Not on the request's path: the checks of a
+   * moment are written to the store together (one `touch`, within `SHOWN_FLUSH_MS`), and before this
+   * instance lists sessions or sweeps for orphans. The batch's time is its latest check's, so a
+   * session never looks less recently seen than it was.
+   */
+  shown(sessionIds: readonly string[]): void {
+    const now = Date.now();
+    for (const sessionId of sessionIds) this.#shown.set(sessionId, now);
+    if (this.#shown.size >= MAX_SHOWN) void this.writeShown();
+    else
+      this.#cancelShownWrite ??= this.#options.scheduler.after(this.#shownFlushMs, () => {
+        this.#cancelShownWrite = undefined;
+        return this.writeShown();
+      });
+  }
+
+  /** Writes what status checks showed so far; resolves once every write begun before is done. */
+  writeShown(): Promise<void> {
+    this.#cancelShownWrite?.();
+    this.#cancelShownWrite = undefined;
+    if (this.#shown.size > 0) {
+      const sessionIds = [...this.#shown.keys()];
+      let at = 0;
+      for (const time of this.#shown.values()) at = Math.max(at, time);
+      this.#shown.clear();
+      const previous = this.#writingShown;
+      const writing = (async () => {
+        await previous;
+        // A store that does not answer loses these; `storeRecovered` gives pages their time again.
+        await this.#options.store.attempt((s) => s.touch(sessionIds, at));
+      })();
+      this.#writingShown = writing;
+      void writing.then(() => {
+        if (this.#writingShown === writing) this.#writingShown = undefined;
+      });
+    }
+    return this.#writingShown ?? Promise.resolve();
   }
 
   /**
-   * A session ended (the vendor said so, or the proxy decided it): out of the
-   * registry and onto the feed. `reason` may depend on the record (expired or
-   * terminated). Resolves with the record, when this caller took it.
+   * A session ended (the vendor said so, or the proxy decided it): out of the registry and onto the
+   * feed, in one store call where the store can (`unregisterAndPublish`). `expiredReason` replaces
+   * `reason` for a record past its `expiresAt` now. Resolves with the record, when this caller took it.
    */
   async ended(
     sessionId: string,
-    reason: ServerEndReason | ((session: RegisteredSession) => ServerEndReason),
+    reason: ServerEndReason,
+    expiredReason?: ServerEndReason,
   ): Promise<RegisteredSession | undefined> {
     this.#options.ending(sessionId);
     this.#pending.delete(sessionId);
-    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    this.#shown.delete(sessionId);
+    const { store } = this.#options;
+    const end = { reason, at: Date.now(), ...(expiredReason === undefined ? {} : { expiredReason }) };
+    if (store.store.unregisterAndPublish) {
+      const taken = await store.attempt((s) => s.unregisterAndPublish!(sessionId, end));
+      return taken.ok ? taken.value : undefined;
+    }
+    const taken = await store.attempt((s) => s.unregister(sessionId));
     if (!taken.ok || !taken.value) return undefined;
-    await this.#publish(taken.value, typeof reason === 'function' ? reason(taken.value) : reason);
+    const expired = expiredReason !== undefined && taken.value.expiresAt <= end.at;
+    await this.#publish(taken.value, expired ? expiredReason : reason);
     return taken.value;
   }
 
@@ -202,6 +261,7 @@ export class SessionRegistry {
         `konpro-widget-guard/proxy: listSessions({userId}) needs a user id string, got ${describe(userId)}`,
       );
     await this.catchUp();
+    await this.writeShown();
     return this.#options.store.require((s) => s.list(userId === undefined ? {} : { userId }), 'listSessions');
   }
 
@@ -219,6 +279,7 @@ export class SessionRegistry {
     const { orphanAfterMs, store, instanceId, leaseMs } = this.#options;
     if (orphanAfterMs === 0) return [];
     await this.catchUp();
+    await this.writeShown();
     const cutoff = Date.now() - orphanAfterMs;
     const stale = await store.attempt((s) => s.stale(cutoff, SWEEP_BATCH));
     // Checked once the store has answered: that answer may be the one that ends an outage.
@@ -260,10 +321,10 @@ export class SessionRegistry {
    * Resolves with the ids ended; none when the store does not answer (the
    * cap cannot be known then, and a create must not fail for it).
    */
-  async makeRoom(userId: string, cap: number): Promise<string[]> {
+  async makeRoom(userId: string, cap: number, counted?: Attempt<number>): Promise<string[]> {
     const { store } = this.#options;
     await this.catchUp();
-    const count = await store.attempt((s) => s.count({ userId }));
+    const count = counted ?? (await this.count(userId));
     if (!count.ok || count.value < cap) return [];
     const sessions = await store.attempt((s) => s.list({ userId }));
     if (!sessions.ok) return [];
@@ -285,6 +346,15 @@ export class SessionRegistry {
       });
     }
     return ended;
+  }
+
+  /**
+   * How many live sessions `userId` has, as `makeRoom` counts them: a create asks it beside its rate
+   * limit, so the two go to the store together (one round trip on a networked store).
+   */
+  async count(userId: string): Promise<Attempt<number>> {
+    await this.catchUp();
+    return this.#options.store.attempt((s) => s.count({ userId }));
   }
 
   /** A server-side delete, with the status cache forgotten before it and after it. */

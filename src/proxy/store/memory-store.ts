@@ -14,6 +14,7 @@ import {
   type EndedEvent,
   type QueuedDelete,
   type RegisteredSession,
+  type SessionEnd,
   type StoreHealth,
   type WidgetSessionStore,
   type WindowCount,
@@ -106,6 +107,15 @@ class MemoryStore implements WidgetSessionStore {
     const session = this.#live(sessionId);
     this.#remove(sessionId);
     return session && { ...session };
+  }
+
+  async unregisterAndPublish(sessionId: string, end: SessionEnd): Promise<RegisteredSession | undefined> {
+    const session = await this.unregister(sessionId);
+    if (!session) return undefined;
+    const { userId, expiresAt } = session;
+    const reason = end.expiredReason !== undefined && expiresAt <= end.at ? end.expiredReason : end.reason;
+    await this.publish({ sessionId, userId, reason, at: end.at });
+    return session;
   }
 
   async stale(seenBefore: number, limit: number): Promise<RegisteredSession[]> {

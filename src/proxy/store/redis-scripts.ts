@@ -154,6 +154,24 @@ redis.call('DEL', P .. 'session:' .. sid)
 return r
 `),
 
+  /**
+   * ARGV: prefix, maxEntries, ttlMs, sessionId, reason, expiredReason, at. kwgUnregister and, when it took
+   * the record, kwgPublish of its end (expiredReason for a record whose expiresAt is at or before at).
+   */
+  kwgUnregisterAndPublish: script(`
+local sid = ARGV[4]
+local r = record(sid, now())
+unindex(sid, redis.call('HGET', P .. 'session:' .. sid, 'userId'))
+redis.call('DEL', P .. 'session:' .. sid)
+if not r then return nil end
+local reason = ARGV[5]
+if tonumber(r[4]) <= tonumber(ARGV[7]) then reason = ARGV[6] end
+local key = P .. 'feed'
+redis.call('XADD', key, 'MAXLEN', '~', ARGV[2], '*', 'sessionId', sid, 'userId', r[2], 'reason', reason, 'at', ARGV[7])
+redis.call('PEXPIRE', key, ARGV[3])
+return r
+`),
+
   /** ARGV: prefix, seenBefore, limit. Least recently seen first. */
   kwgStale: script(`
 local t = now()

@@ -25,6 +25,7 @@ import {
   type QueuedDelete,
   type RegisteredSession,
   type ServerEndReason,
+  type SessionEnd,
   type StoreHealth,
   type WidgetSessionStore,
   type WindowCount,
@@ -95,8 +96,9 @@ function connectClient(url: string, commandTimeoutMs: number) {
     // Raw replies (arrays) are the same shape on every client version and server.
     RESP: 2,
     // While Redis is away a command rejects at once: the proxy degrades instead of queueing requests.
+    // No client `commandOptions.timeout`: it costs an `AbortSignal.timeout` per command and only covers the
+    // wait before the command is written, not the reply; the store's own deadline (`withDeadline`) covers that.
     disableOfflineQueue: true,
-    commandOptions: { timeout: commandTimeoutMs },
     socket: {
       connectTimeout: commandTimeoutMs,
       // Exponential backoff with jitter, capped at 1 s (a revocation right after Redis is back should not wait
@@ -152,6 +154,30 @@ function toEvent(entry: unknown): EndedEvent | undefined {
     return undefined;
   }
   return { id: entry[0], sessionId, userId, reason: reason as ServerEndReason, at };
+}
+
+/**
+ * The reply within `ms`, or a `TimeoutError` (Redis hung, a half-open connection): the proxy degrades
+ * rather than waits. One plain timer per command, cleared with the reply.
+ */
+function withDeadline<T>(reply: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new Error(`${NAME}: Redis did not answer within ${ms} ms`);
+      error.name = 'TimeoutError';
+      reject(error);
+    }, ms);
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -237,6 +263,18 @@ class RedisStore implements WidgetSessionStore {
     return row ? toSession(row) : undefined;
   }
 
+  async unregisterAndPublish(sessionId: string, end: SessionEnd): Promise<RegisteredSession | undefined> {
+    const row = (await this.#run('kwgUnregisterAndPublish', [
+      this.#maxFeed,
+      this.#feedTtl,
+      sessionId,
+      end.reason,
+      end.expiredReason ?? end.reason,
+      num(end.at, 'at'),
+    ])) as Row | null;
+    return row ? toSession(row) : undefined;
+  }
+
   async stale(seenBefore: number, limit: number): Promise<RegisteredSession[]> {
     const before = num(seenBefore, 'seenBefore');
     const most = maxCount(limit);
@@ -280,7 +318,9 @@ class RedisStore implements WidgetSessionStore {
   async claimOnce(key: string, ttlMs: number): Promise<boolean> {
     const px = ttl(ttlMs, 'ttlMs');
     await this.#ready();
-    const reply = await this.#client.sendCommand(['SET', `${this.#prefix}claim:${key}`, '1', 'NX', 'PX', px]);
+    const reply = await this.#deadline(
+      this.#client.sendCommand(['SET', `${this.#prefix}claim:${key}`, '1', 'NX', 'PX', px]),
+    );
     return reply !== null;
   }
 
@@ -307,14 +347,9 @@ class RedisStore implements WidgetSessionStore {
     const most = maxCount(limit);
     await this.#ready();
     if (most === 0) return [];
-    const entries = await this.#client.sendCommand<unknown[]>([
-      'XRANGE',
-      this.#feedKey,
-      `(${afterId}`,
-      '+',
-      'COUNT',
-      String(most),
-    ]);
+    const entries = await this.#deadline(
+      this.#client.sendCommand<unknown[]>(['XRANGE', this.#feedKey, `(${afterId}`, '+', 'COUNT', String(most)]),
+    );
     return entries.map(toEvent).filter((event) => event !== undefined);
   }
 
@@ -341,7 +376,7 @@ class RedisStore implements WidgetSessionStore {
     if (this.#closed) return { ok: false, detail: 'the Redis store is closed' };
     try {
       await this.#ready();
-      await this.#client.ping();
+      await this.#deadline(this.#client.ping());
     } catch (error) {
       return { ok: false, detail: `Redis does not answer: ${this.#lastError ?? describe(error)}` };
     }
@@ -354,8 +389,9 @@ class RedisStore implements WidgetSessionStore {
     this.#closed = true;
     this.#listeners.clear();
     this.#stopFollowing();
-    // close() lets replies in flight arrive; with Redis away there is nothing to wait for.
-    if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy());
+    // close() lets replies in flight arrive, for as long as one command may take; with Redis away there is
+    // nothing to wait for.
+    if (this.#client.isReady) await this.#deadline(this.#client.close()).catch(() => this.#client.destroy());
     else this.#client.destroy();
   }
 
@@ -382,7 +418,11 @@ class RedisStore implements WidgetSessionStore {
 
   async #run(name: keyof typeof scripts, args: readonly string[]): Promise<unknown> {
     await this.#ready();
-    return this.#client[name]([this.#prefix, ...args]);
+    return this.#deadline(this.#client[name]([this.#prefix, ...args]));
+  }
+
+  #deadline<T>(reply: Promise<T>): Promise<T> {
+    return withDeadline(reply, this.#timeoutMs);
   }
 }
 
@@ -427,7 +467,10 @@ class Follower {
 
   /** The id of the newest entry, or `0-0` for an empty feed (every later entry comes after it). */
   async #lastId(client: Client): Promise<string> {
-    const newest = await client.sendCommand<unknown[]>(['XREVRANGE', this.#feedKey, '+', '-', 'COUNT', '1']);
+    const newest = await withDeadline(
+      client.sendCommand<unknown[]>(['XREVRANGE', this.#feedKey, '+', '-', 'COUNT', '1']),
+      this.#timeoutMs,
+    );
     const first = newest[0];
     return Array.isArray(first) && typeof first[0] === 'string' ? first[0] : '0-0';
   }
@@ -439,9 +482,18 @@ class Follower {
     while (!signal.aborted) {
       try {
         const connection = await this.#open(client);
-        const reply = await connection.sendCommand<unknown[] | null>(
-          ['XREAD', 'COUNT', String(FEED_BATCH), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.#feedKey, position],
-          { timeout: BLOCK_MS + this.#timeoutMs },
+        const reply = await withDeadline(
+          connection.sendCommand<unknown[] | null>([
+            'XREAD',
+            'COUNT',
+            String(FEED_BATCH),
+            'BLOCK',
+            String(BLOCK_MS),
+            'STREAMS',
+            this.#feedKey,
+            position,
+          ]),
+          BLOCK_MS + this.#timeoutMs,
         );
         failures = 0;
         this.#problem = undefined;

@@ -45,6 +45,15 @@ export interface EndedEvent {
   at: number;
 }
 
+/** How a session's end is published by `unregisterAndPublish`. */
+export interface SessionEnd {
+  reason: ServerEndReason;
+  /** The reason instead, for a record whose `expiresAt` is at or before `at`. */
+  expiredReason?: ServerEndReason;
+  /** When it ended (the entry's `at`). */
+  at: number;
+}
+
 /** A server-side delete the vendor has not confirmed yet. */
 export interface QueuedDelete {
   sessionId: string;
@@ -81,6 +90,14 @@ export interface WidgetSessionStore {
   count(filter?: { userId?: string }): Promise<number>;
   /** Takes a session out of the registry and returns its record; of racing callers exactly one gets it. */
   unregister(sessionId: string): Promise<RegisteredSession | undefined>;
+  /**
+   * Optional: `unregister` and, when this caller took the record, `publish` of its end, as one step
+   * (one round trip on a networked store, and never the one without the other). The event's reason is
+   * `end.reason`, or `end.expiredReason` (when given) for a record whose `expiresAt` is at or before
+   * `end.at`, its time. Resolves with the record taken, or `undefined` (no entry is published then).
+   * A store without it is asked `unregister`, then `publish`.
+   */
+  unregisterAndPublish?(sessionId: string, end: SessionEnd): Promise<RegisteredSession | undefined>;
   /** Sessions no page has shown since `seenBefore`, least recently seen first, at most `limit`. */
   stale(seenBefore: number, limit: number): Promise<RegisteredSession[]>;
 

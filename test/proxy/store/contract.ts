@@ -150,6 +150,51 @@ export function describeStoreContract(
         assert.deepEqual(got[0], session);
       });
 
+      void it('unregisterAndPublish (when a store has it): of 20 racing callers one gets the record, and its end is published once', async (t) => {
+        const store = await open();
+        if (!store.unregisterAndPublish) return t.skip('this store has no unregisterAndPublish');
+        const session = sessionOf();
+        await store.register(session);
+        const before = (await store.readFeed('0-0', 100_000)).at(-1)?.id ?? '0-0';
+        const at = Date.now();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.unregisterAndPublish!(session.sessionId, { reason: 'logout', at })),
+        );
+        const got = results.filter((result) => result !== undefined);
+        assert.equal(got.length, 1);
+        assert.deepEqual(got[0], session);
+        assert.deepEqual(await store.list({ userId: session.userId }), []);
+        const feed = (await store.readFeed(before, 100_000)).filter((e) => e.sessionId === session.sessionId);
+        assert.deepEqual(
+          feed.map(({ sessionId, userId, reason, at: time }) => ({ sessionId, userId, reason, at: time })),
+          [{ sessionId: session.sessionId, userId: session.userId, reason: 'logout', at }],
+        );
+        assert.ok(isFeedId(feed[0].id));
+        // Nothing to take: nothing published.
+        assert.equal(await store.unregisterAndPublish(fresh('sess'), { reason: 'logout', at }), undefined);
+        assert.equal((await store.readFeed(feed[0].id, 100_000)).length, 0);
+      });
+
+      void it('unregisterAndPublish uses expiredReason for a record whose expiresAt is at or before its time', async (t) => {
+        const store = await open();
+        if (!store.unregisterAndPublish) return t.skip('this store has no unregisterAndPublish');
+        const now = Date.now();
+        const live = sessionOf({ expiresAt: now + 60_000 });
+        const due = sessionOf({ expiresAt: now + 30_000 });
+        await store.register(live);
+        await store.register(due);
+        const end = { reason: 'terminated', expiredReason: 'expired', at: now + 30_000 } as const;
+        assert.deepEqual(await store.unregisterAndPublish(live.sessionId, end), live);
+        assert.deepEqual(await store.unregisterAndPublish(due.sessionId, end), due);
+        const reasons = (await store.readFeed('0-0', 100_000))
+          .filter((e) => e.sessionId === live.sessionId || e.sessionId === due.sessionId)
+          .map((e) => [e.sessionId, e.reason]);
+        assert.deepEqual(reasons, [
+          [live.sessionId, 'terminated'],
+          [due.sessionId, 'expired'],
+        ]);
+      });
+
       void it('stale lists sessions not seen since a time, least recently seen first, at most limit', async () => {
         const store = await open();
         const userId = fresh('user');

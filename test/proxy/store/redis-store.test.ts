@@ -5,6 +5,7 @@
 // an entry.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -431,6 +432,54 @@ void describe('redisStore without Redis', () => {
       assert.ok(Date.now() - closing < 500, 'close() does not wait for an absent Redis');
     } finally {
       await redis.restart();
+    }
+  });
+});
+
+/** A TCP relay to the test Redis that can stop passing anything on: a Redis that hangs, a half-open link. */
+async function freezableRelay(port: number) {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk) => frozen || upstream.write(chunk));
+    upstream.on('data', (chunk) => frozen || client.write(chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    freeze: () => (frozen = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+void describe('redisStore with a Redis that stops answering', () => {
+  void it('rejects a command whose reply does not come within commandTimeoutMs, and says so in health()', async () => {
+    const relay = await freezableRelay(redis.port);
+    const s = redisStore({ url: relay.url, prefix: freshPrefix(), commandTimeoutMs: 300 });
+    try {
+      assert.equal((await s.hit('k', 5_000)).count, 1);
+      relay.freeze();
+      await assert.rejects(s.hit('k', 5_000), { name: 'TimeoutError', message: /did not answer within 300 ms/ });
+      await assert.rejects(s.register(session('s1', 'alice', Date.now())), { name: 'TimeoutError' });
+      await assert.rejects(s.claimOnce('jti', 5_000), { name: 'TimeoutError' });
+      assert.equal((await s.health()).ok, false);
+      const closing = Date.now();
+      await s.close();
+      assert.ok(Date.now() - closing < 2_000, 'close() does not wait for a Redis that hangs');
+    } finally {
+      await s.close();
+      await relay.close();
     }
   });
 });
