@@ -43,6 +43,7 @@ void describe('README recipes', async () => {
       'back-channel-logout-node.js',
       'back-channel-logout-express.js',
       'back-channel-logout-hono.js',
+      'back-channel-logout-fastify.js',
       'next/app/backchannel-logout/route.js',
     ]) {
       assert.ok(files.includes(`demo/recipes/${name}`), `README quotes demo/recipes/${name}`);

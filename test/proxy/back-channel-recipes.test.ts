@@ -1,7 +1,7 @@
 // The README's back-channel logout recipes, run as written (demo/recipes/back-channel-logout*.js and the
 // Next.js route, whose readme regions the README quotes verbatim): on node:http, in Express (with
-// express.urlencoded() in front), in Hono over real HTTP, and the Next.js route module called with a
-// Request. A provider's token (a JWK Set served by the test, by URL as the recipe configures it) ends the
+// express.urlencoded() in front), in Hono, in Fastify (a form parser that leaves the body to the handler)
+// over real HTTP, and the Next.js route module called with a Request. A provider's token (a JWK Set served by the test, by URL as the recipe configures it) ends the
 // user's session at the vendor simulator; one signed with another key is 400 and ends nothing.
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
@@ -116,9 +116,12 @@ function postLogoutToken(send: Send, token: string): Promise<Response> {
 const deletedAtVendor = (sessionId: string) => (vendor.simulator.store.get(sessionId)?.deletedAt ?? null) !== null;
 
 const recipes: Array<[string, () => Promise<Site>]> = [
-  ...['back-channel-logout-node.js', 'back-channel-logout-express.js', 'back-channel-logout-hono.js'].map(
-    (file): [string, () => Promise<Site>] => [file, () => serverRecipe(file)],
-  ),
+  ...[
+    'back-channel-logout-node.js',
+    'back-channel-logout-express.js',
+    'back-channel-logout-hono.js',
+    'back-channel-logout-fastify.js',
+  ].map((file): [string, () => Promise<Site>] => [file, () => serverRecipe(file)]),
   ['next/app/backchannel-logout/route.js', nextRecipe],
 ];
 
