@@ -41,24 +41,27 @@ export class GuardConfig {
     region.textContent = text;
   }
 
-  /** Absolute proxy collection URL, or undefined (reported) when missing or unusable. */
-  proxyUrl(quiet = false): string | undefined {
+  /**
+   * Absolute proxy collection URL, or undefined (reported through `report`)
+   * when missing (not reported if `quiet`) or unusable. `() => {}` as
+   * `report` only looks.
+   */
+  proxyUrl(quiet = false, report: GuardConfig['error'] = (...args) => this.error(...args)): string | undefined {
     const value = this.host.proxy?.trim();
     if (!value) {
-      if (!quiet)
-        this.error('missing-proxy', 'the proxy attribute is not set: no session can be started or deleted', true);
+      if (!quiet) report('missing-proxy', 'the proxy attribute is not set: no session can be started or deleted', true);
       return undefined;
     }
     let url: URL;
     try {
       url = new URL(value, document.baseURI);
     } catch {
-      this.error('invalid-proxy', `proxy is not a URL: ${value}`, true);
+      report('invalid-proxy', `proxy is not a URL: ${value}`, true);
       return undefined;
     }
     if (url.origin !== location.origin) {
       // Credentials are same-origin: a proxy elsewhere would not know the user.
-      this.error('invalid-proxy', `proxy must be on this page's origin (${location.origin}), not ${url.origin}`, true);
+      report('invalid-proxy', `proxy must be on this page's origin (${location.origin}), not ${url.origin}`, true);
       return undefined;
     }
     url.hash = '';

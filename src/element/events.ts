@@ -50,6 +50,7 @@ export type GuardErrorCode =
   | 'invalid-wipe'
   | 'start-failed'
   | 'storage-unavailable'
+  | 'invalid-stored-delete'
   | 'push-unavailable';
 
 export interface GuardErrorDetail {

@@ -44,6 +44,12 @@ export class PageGuard implements ReactiveController {
         );
       }
     };
+    // Something else wrote to the outbox's storage (a script injected once, say): nothing was sent.
+    deleteOutbox().onDroppedDelete = (url, reason) => {
+      const [first] = guards;
+      if (first)
+        first.#config.error('invalid-stored-delete', `a stored delete was dropped unsent: ${reason} (${url})`, false);
+    };
   }
 
   hostDisconnected(): void {

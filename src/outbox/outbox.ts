@@ -22,14 +22,18 @@
  * - Pending deletes are replayed on load, when the page comes back online and
  *   when it becomes visible; every attempt uses `keepalive`, and a delete
  *   waiting for its retry is sent at once when the page is hidden.
+ * - A replay sends a stored delete only to the resource URL of its session
+ *   under a proxy a guard of this page uses (entry-check.ts); anything else
+ *   in storage is dropped unsent and reported, and dates are clamped.
  */
 import type { UseStore } from 'idb-keyval';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff.js';
+import { cappedRetryAfter, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff.js';
 import type { DeleteDetail, DeleteOutcome } from '../element/events.js';
 import { callProxy, type ProxyAnswer } from '../net/proxy-client.js';
 import { onPage } from '../platform/page-lifecycle.js';
 import { tabChannel, type TabChannel, type TabMessage } from '../tabs/tab-channel.js';
 import { tabLocks, type TabLocks } from '../tabs/tab-lock.js';
+import { clampDates, malformedDelete, proxyOf, underProxy } from './entry-check.js';
 import { OutboxJournal } from './journal.js';
 import { openOutboxStore, OutboxStore, type OutboxEntry } from './store.js';
 import { DeleteWorker, type WorkerContext } from './worker.js';
@@ -62,6 +66,8 @@ export interface DeleteOutboxDeps {
   now?: () => number;
   random?: () => number;
   options?: Partial<DeleteOutboxOptions>;
+  /** The page's origin: stored deletes go nowhere else. */
+  origin?: string;
 }
 
 type SettleListener = (detail: DeleteDetail) => void;
@@ -71,6 +77,8 @@ const LOCK_PREFIX = 'konpro-widget-guard:delete:';
 export class DeleteOutbox {
   /** Called once if IndexedDB fails and the outbox falls back to memory (then only this tab knows). */
   onStorageError: ((error: unknown) => void) | undefined;
+  /** Called for each stored delete a replay dropped unsent, with why (see entry-check.ts). */
+  onDroppedDelete: ((url: string, reason: string) => void) | undefined;
   /** Tunable (tests slow the backoff down, say); the workers read it at each step. */
   readonly options: DeleteOutboxOptions;
   readonly #store: OutboxStore;
@@ -86,6 +94,9 @@ export class DeleteOutbox {
   #pageListeners: AbortController | undefined;
   #replayed = false;
   #hearing: AbortController | undefined;
+  /** The proxy collection URLs of this page's guards (and of its own logouts): the only places a replay sends to. */
+  readonly #proxies = new Set<string>();
+  readonly #origin: string;
 
   constructor(deps: DeleteOutboxDeps = {}) {
     const store = (this.#store = new OutboxStore(deps.store === undefined ? openOutboxStore() : deps.store, (error) =>
@@ -95,6 +106,7 @@ export class DeleteOutbox {
     const channel = (this.#channel = deps.channel ?? tabChannel());
     this.#journal = deps.journal ?? new OutboxJournal();
     const options = (this.options = { ...OUTBOX_DEFAULTS, ...deps.options });
+    this.#origin = deps.origin ?? location.origin;
     this.#context = {
       store,
       options,
@@ -124,6 +136,8 @@ export class DeleteOutbox {
    * when it will be retried (later settlements reach the listeners).
    */
   submit(url: string, sessionId: string): Promise<DeleteOutcome> {
+    const proxy = proxyOf(url, sessionId);
+    if (proxy) this.#proxies.add(proxy);
     const fresh: OutboxEntry = { url, sessionId, createdAt: this.#context.now(), attempts: 0, nextAttemptAt: 0 };
     // Durable before this call returns, even if the page is closed right after.
     this.#journal.add(fresh);
@@ -158,12 +172,20 @@ export class DeleteOutbox {
    * only, not on every return to the tab).
    */
   async replay(onLoad = false): Promise<void> {
+    const now = this.#context.now();
+    const { maxAgeMs } = this.options;
     // Deletes journaled by pages that closed before IndexedDB had them.
     for (const journaled of this.#journal.entries()) {
       if (this.#unwritten.has(journaled.url)) continue; // being written by this page right now
       const { sentAt, ...rest } = journaled;
+      const problem = malformedDelete({ ...rest, attempts: 0, nextAttemptAt: 0 }, this.#origin);
+      if (problem) {
+        this.#journal.remove(journaled.url);
+        this.#drop(journaled.url, problem);
+        continue;
+      }
       // A closing page sent it: let that request finish before another goes out.
-      const sentUntil = sentAt === undefined ? undefined : sentAt + this.options.timeoutMs;
+      const sentUntil = sentAt === undefined ? undefined : Math.min(sentAt, now) + this.options.timeoutMs;
       await this.#store.write(journaled.url, (existing) => {
         if (!existing) {
           return {
@@ -178,9 +200,26 @@ export class DeleteOutbox {
       });
       this.#journal.remove(journaled.url);
     }
+    // The longest the outbox itself ever makes a delete wait.
+    const maxWaitMs = Math.max(this.options.timeoutMs, cappedRetryAfter(Infinity, this.options.backoff));
     for (const [key, entry] of await this.#store.all()) {
+      const problem = key === entry?.url ? malformedDelete(entry, this.#origin) : 'stored under another key';
+      if (problem) {
+        await this.#store.remove(key);
+        this.#drop(String(key), problem);
+        continue;
+      }
+      if (clampDates(entry, now, maxWaitMs)) {
+        // In one transaction with a read: another tab may be working on it.
+        await this.#store.write(key, (current = entry) => (clampDates(current, now, maxWaitMs), current));
+      }
       if (entry.settled) {
         if (this.#expiredTombstone(entry)) await this.#store.remove(key);
+        continue;
+      }
+      if (!underProxy(entry, this.#proxies)) {
+        // Another page's guard on this origin may use that proxy: left to it, until the age limit.
+        if (now - entry.createdAt > maxAgeMs) await this.#store.remove(key);
         continue;
       }
       if (entry.failed && !onLoad) continue;
@@ -189,11 +228,17 @@ export class DeleteOutbox {
     this.#pokeAll();
   }
 
+  #drop(url: string, reason: string): void {
+    this.onDroppedDelete?.(url.slice(0, 200), reason);
+  }
+
   /**
    * Keeps the outbox listening to the page (online, visible, hidden) until
    * `signal` aborts; the first attachment of the page replays what is pending.
+   * `proxy` is the guard's proxy collection URL: a replay sends only the
+   * deletes of sessions under a proxy one of the page's guards attached with.
    */
-  attach(signal: AbortSignal): void {
+  attach(signal: AbortSignal, proxy?: string): void {
     if (signal.aborted) return;
     this.#attachments += 1;
     if (!this.#hearing) {
@@ -210,10 +255,22 @@ export class DeleteOutbox {
       { once: true },
     );
     this.#refreshPageListeners();
+    if (proxy !== undefined) this.useProxy(proxy);
     if (!this.#replayed) {
       this.#replayed = true;
       void this.replay(true);
     }
+  }
+
+  /**
+   * A guard of this page uses the proxy at collection URL `proxy`: its
+   * sessions' stored deletes may be sent (picked up now, if it is new to the
+   * page after the load's replay).
+   */
+  useProxy(proxy: string): void {
+    if (this.#proxies.has(proxy)) return;
+    this.#proxies.add(proxy);
+    if (this.#replayed) void this.replay(true);
   }
 
   /** Hears every settlement that concerns a delete this tab asked for or replays. */

@@ -103,7 +103,10 @@ export class SessionController implements ReactiveController {
     const connected = new AbortController();
     this.#connected = connected;
     const { signal } = connected;
-    this.#outbox.attach(signal);
+    this.#outbox.attach(
+      signal,
+      this.#config.proxyUrl(true, () => {}),
+    );
     this.#outbox.subscribe((detail) => this.#onDeleteSettled(detail), signal);
     this.#channel.subscribe((message) => {
       if (message.kind !== 'ended') return;
@@ -169,6 +172,7 @@ export class SessionController implements ReactiveController {
       this.#go({ type: 'failed' });
       throw new Error('konpro-widget-guard: start() needs the proxy attribute (the URL of your backend proxy)');
     }
+    this.#outbox.useProxy(proxy);
     this.#go({ type: 'start' });
     const { epoch } = this.#life;
     let created;

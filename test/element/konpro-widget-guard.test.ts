@@ -2,6 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { createStore, get } from 'idb-keyval';
 import { isWatching } from '../../src/detection/response-watch.js';
+import { deleteOutbox } from '../../src/outbox/outbox.js';
 import type { KonproWidgetGuard, SessionEndDetail } from '../../src/index.js';
 import {
   activeGuard,
@@ -644,5 +645,24 @@ describe('<konpro-widget-guard> start()', () => {
     await el.start().catch(() => (rejected = true));
     expect(rejected, 'start() rejects, as the README says').to.equal(true);
     expect(errors.map((e) => (e.detail as { code: string }).code)).to.include('invalid-proxy');
+  });
+
+  it('reports a stored delete the outbox dropped unsent, once, on the first guard of the page', async () => {
+    const proxy = new FakeProxy();
+    const host = await fixture<HTMLElement>(
+      html`<div>
+        <konpro-widget-guard proxy=${proxy.url}></konpro-widget-guard
+        ><konpro-widget-guard proxy=${proxy.url}></konpro-widget-guard>
+      </div>`,
+    );
+    const [first, second] = host.querySelectorAll('konpro-widget-guard');
+    const errors = recordEvents(host, 'konpro-guard-error');
+    // What the outbox calls when a replay drops a record (planted records: test/outbox/stored-entries.test.ts).
+    deleteOutbox().onDroppedDelete?.('https://elsewhere.example/api/x', 'its URL is on another origin');
+    expect(errors.map((e) => [e.target, (e.detail as { code: string }).code])).to.deep.equal([
+      [first, 'invalid-stored-delete'],
+    ]);
+    expect((errors[0].detail as { message: string }).message).to.match(/another origin.*elsewhere\.example/);
+    expect(second).to.not.equal(null);
   });
 });

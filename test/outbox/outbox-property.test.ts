@@ -54,9 +54,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
 );
 
-async function openTab(host: HTMLElement, storeName: string): Promise<HTMLIFrameElement> {
+async function openTab(host: HTMLElement, storeName: string, proxy: FakeProxy): Promise<HTMLIFrameElement> {
   const frame = document.createElement('iframe');
-  frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+  frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`;
   host.append(frame);
   await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
   return frame;
@@ -75,7 +75,7 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
           const sessions = Array.from({ length: SESSIONS }, () => uniqueId('p'));
           for (const id of sessions) await proxy.session(id);
           const urlOf = (id: string) => new URL(`${proxy.url}/${id}`, location.href).href;
-          const tabs = await Promise.all(Array.from({ length: TABS }, () => openTab(host, storeName)));
+          const tabs = await Promise.all(Array.from({ length: TABS }, () => openTab(host, storeName, proxy)));
           const loggedOut = new Set<string>();
 
           for (const step of commands) {
@@ -88,7 +88,7 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
               await proxy.faults(FAULTS[step.fault]);
             } else if (step.kind === 'reload') {
               tabs[step.tab].remove(); // the tab dies mid-whatever
-              tabs[step.tab] = await openTab(host, storeName);
+              tabs[step.tab] = await openTab(host, storeName, proxy);
             } else {
               await sleep(step.ms);
             }

@@ -24,6 +24,9 @@ function outbox(
   return { box, store, settled, scope };
 }
 
+/** The proxy's collection URL, as a guard with `proxy="${proxy.url}"` attaches with. */
+const collection = (proxy: FakeProxy) => new URL(proxy.url, location.href).href;
+
 async function sessionAt(proxy: FakeProxy): Promise<{ id: string; url: string }> {
   const id = uniqueId();
   await proxy.session(id);
@@ -120,7 +123,7 @@ describe('DeleteOutbox', () => {
       const { id, url } = await sessionAt(proxy);
       await proxy.faults({ method: 'DELETE', status, times: 1 });
       const { box, store, settled, scope } = outbox();
-      box.attach(scope.signal);
+      box.attach(scope.signal, collection(proxy));
       expect((await box.submit(url, id)).outcome, String(status)).to.equal('failed');
       expect(settled[0].error).to.match(new RegExp(`${status}.*next load`));
       // A retry loop would keep the delete's worker on; once it has stopped nothing more is sent.
@@ -137,7 +140,7 @@ describe('DeleteOutbox', () => {
       scope.abort();
       // ...but on the next load (the user may have signed in again), where it succeeds.
       const next = outbox(store);
-      next.box.attach(next.scope.signal);
+      next.box.attach(next.scope.signal, collection(proxy));
       await until(() => next.settled.some((d) => d.outcome === 'deleted'), 'delivered on the next load');
       next.scope.abort();
     }
@@ -188,7 +191,7 @@ describe('DeleteOutbox', () => {
         return answer;
       },
     });
-    box.attach(scope.signal);
+    box.attach(scope.signal, collection(proxy));
     const pagehide = new Promise((resolve) => window.addEventListener('pagehide', resolve, { once: true }));
     expect((await box.submit(url, id)).outcome).to.equal('deleted');
     // A send from that pagehide would go out in its own task; by the time the worker has stored the
@@ -210,7 +213,7 @@ describe('DeleteOutbox', () => {
     const store = createStore(uniqueId('outbox'), 'deletes');
     const journal = new OutboxJournal(uniqueId('journal:'));
     const hidden = outbox(store, { channel: new TabChannel(), journal });
-    hidden.box.attach(hidden.scope.signal);
+    hidden.box.attach(hidden.scope.signal, collection(proxy));
     const first = hidden.box.submit(url, id);
     const lockName = `konpro-widget-guard:delete:${url}`;
     const held = async () => (await navigator.locks.query()).held?.some((lock) => lock.name === lockName);
@@ -222,7 +225,7 @@ describe('DeleteOutbox', () => {
     window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
     // Another tab takes the delete from storage, and lets the request in flight have its time.
     const other = outbox(store, { channel: new TabChannel(), journal });
-    other.box.attach(other.scope.signal);
+    other.box.attach(other.scope.signal, collection(proxy));
     await until(
       () => other.settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'),
       'confirmed in the other tab',
@@ -256,7 +259,7 @@ describe('DeleteOutbox', () => {
       return result;
     };
     const { box, scope } = outbox(watched);
-    box.attach(scope.signal);
+    box.attach(scope.signal, collection(proxy));
     await until(() => box.pendingKeys.includes(url), 'replayed');
     await read;
     await sleep(0); // (the worker takes the entry in the task the read completes in)
@@ -360,9 +363,9 @@ describe('DeleteOutbox', () => {
   });
 });
 
-async function openOutboxTab(storeName: string): Promise<number> {
+async function openOutboxTab(storeName: string, proxy: FakeProxy): Promise<number> {
   const tab = await executeServerCommand<number, { url: string }>('tab-open', {
-    url: `/test/fixtures/outbox-tab.html?store=${storeName}`,
+    url: `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`,
   });
   await until(
     async () => (await executeServerCommand('tab-eval', { id: tab, expression: 'window.ready === true' })) === true,
@@ -379,7 +382,7 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     this.timeout(20_000);
     const proxy = new FakeProxy();
     const { id, url } = await sessionAt(proxy);
-    const tab = await openOutboxTab(uniqueId('outbox'));
+    const tab = await openOutboxTab(uniqueId('outbox'), proxy);
     try {
       await executeServerCommand('tab-offline', { id: tab, offline: true });
       // A retry far away: only the `online` event can deliver it within the test.
@@ -410,14 +413,14 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     const storeName = uniqueId('outbox');
     // Answers slower than the tab's 2 s limit: time-outs (the attempt at close included).
     await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 2 });
-    const tab = await openOutboxTab(storeName);
+    const tab = await openOutboxTab(storeName, proxy);
     await inTab(tab, 'window.outbox.options.backoff = { baseMs: 60000, capMs: 60000 }, true');
     expect(
       (await inTab<{ outcome: string }>(tab, `window.outbox.submit(${JSON.stringify(url)}, ${JSON.stringify(id)})`))
         .outcome,
     ).to.equal('queued');
     await executeServerCommand('tab-close', { id: tab });
-    const next = await openOutboxTab(storeName); // "reload": a new page of the origin
+    const next = await openOutboxTab(storeName, proxy); // "reload": a new page of the origin
     try {
       await until(
         async () =>
@@ -438,14 +441,14 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     // The one send the dying page manages (keepalive, at pagehide) fails: only the journal can save it.
     await proxy.faults({ method: 'DELETE', status: 503, times: 1 });
     const frame = document.createElement('iframe');
-    frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+    frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`;
     document.body.append(frame);
     await until(() => (frame.contentWindow as unknown as { ready?: boolean }).ready === true, 'tab ready');
     const dying = frame.contentWindow as unknown as { outbox: DeleteOutbox };
     void dying.outbox.submit(url, id).catch(() => {});
     frame.remove(); // before IndexedDB can have committed anything
     const next = document.createElement('iframe');
-    next.src = `/test/fixtures/outbox-tab.html?store=${storeName}`;
+    next.src = `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`;
     document.body.append(next);
     try {
       await until(
@@ -466,7 +469,7 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     // The first attempt hangs long enough for the sender to be killed mid-request.
     await proxy.faults({ method: 'DELETE', delayMs: 4000, times: 1 });
     const sender = await executeServerCommand<number, { url: string }>('tab-open', {
-      url: `/test/fixtures/outbox-tab.html?store=${storeName}`,
+      url: `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`,
     });
     await until(
       async () =>
@@ -481,7 +484,7 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     // Another tab of the origin picks the delete up from storage (replay on load) and waits for the lock.
     const store = createStore(storeName, 'deletes');
     const { box, settled, scope } = outbox(store, { channel: new TabChannel() });
-    box.attach(scope.signal);
+    box.attach(scope.signal, collection(proxy));
     await sleep(200);
     expect(settled, 'nobody else sends while the sender lives').to.deep.equal([]);
     await executeServerCommand('tab-crash', { id: sender });
