@@ -5,8 +5,8 @@
  * stays a while as a tombstone, so a late logout of the same session in
  * another tab does not send it again.
  */
-import { del, entries, get, set, update, type UseStore } from 'idb-keyval';
-import { MirroredStore, openStore } from '../platform/mirrored-store.js';
+import { del, get, set, update, type UseStore } from 'idb-keyval';
+import { allEntries, MirroredStore, openStore } from '../platform/mirrored-store.js';
 import type { DeleteOutcomeKind } from '../shared/end-reasons.js';
 
 export interface OutboxEntry {
@@ -95,7 +95,7 @@ export class OutboxStore {
 
   all(): Promise<Array<[string, OutboxEntry]>> {
     return this.#db.run(
-      (store) => entries<string, OutboxEntry>(store),
+      (store) => allEntries<OutboxEntry>(store),
       () => [...this.#db.memory.entries()],
     );
   }
