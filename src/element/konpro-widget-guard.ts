@@ -8,11 +8,11 @@ import { styles } from './konpro-widget-guard.styles.js';
 
 export { GuardState, VENDOR_API_PREFIX };
 
-/** Numbers from attributes: anything unreadable becomes NaN, reported once and replaced by the default. */
-const numberAttribute = {
-  fromAttribute: (value: string | null) => (value === null || value.trim() === '' ? null : Number(value)),
-  toAttribute: (value: number | null) => (value === null ? null : String(value)),
-};
+/**
+ * Numbers from attributes: anything unreadable becomes NaN, reported once and replaced by the default.
+ * (Only from the attribute: these properties are not reflected, so Lit never writes one back.)
+ */
+const numberAttribute = (value: string | null) => (value === null || value.trim() === '' ? null : Number(value));
 
 /**
  * `<konpro-widget-guard>` wraps a Konpro AI avatar widget and ends it the

@@ -5,8 +5,8 @@
  * stays a while as a tombstone, so a late logout of the same session in
  * another tab does not send it again.
  */
-import { del, entries, get, set, update, type UseStore } from 'idb-keyval';
-import { MirroredStore, openStore } from '../platform/mirrored-store.js';
+import { del, get, set, update, type UseStore } from 'idb-keyval';
+import { allEntries, MirroredStore, openStore } from '../platform/mirrored-store.js';
 import type { DeleteOutcomeKind } from '../shared/end-reasons.js';
 
 export interface OutboxEntry {
@@ -31,20 +31,11 @@ export interface OutboxEntry {
 
 export const openOutboxStore = (): UseStore | null => openStore('konpro-widget-guard-outbox', 'deletes');
 
-export class OutboxStore {
-  readonly #db: MirroredStore<OutboxEntry>;
-
-  constructor(store: UseStore | null, onError: (error: unknown) => void) {
-    this.#db = new MirroredStore(store, onError);
-  }
-
-  get persistent(): boolean {
-    return this.#db.persistent;
-  }
-
+/** The outbox's records: IndexedDB with this page's mirror (see MirroredStore). */
+export class OutboxStore extends MirroredStore<OutboxEntry> {
   async read(key: string): Promise<OutboxEntry | undefined> {
-    const { memory } = this.#db;
-    return this.#db.run(
+    const { memory } = this;
+    return this.run(
       async (store) => {
         const entry = await get<OutboxEntry>(key, store);
         if (entry) memory.set(key, entry);
@@ -56,9 +47,9 @@ export class OutboxStore {
 
   /** Read-modify-write in one transaction, so concurrent tabs lose nothing. */
   async write(key: string, change: (existing: OutboxEntry | undefined) => OutboxEntry): Promise<OutboxEntry> {
-    const { memory } = this.#db;
+    const { memory } = this;
     let written: OutboxEntry | undefined;
-    await this.#db.run(
+    await this.run(
       (store) =>
         update<OutboxEntry>(
           key,
@@ -78,25 +69,25 @@ export class OutboxStore {
 
   async put(entry: OutboxEntry): Promise<void> {
     // Mirrored in memory, so a store that fails later still has what this page wrote.
-    this.#db.memory.set(entry.url, entry);
-    await this.#db.run(
+    this.memory.set(entry.url, entry);
+    await this.run(
       (store) => set(entry.url, entry, store),
       () => undefined,
     );
   }
 
   async remove(key: string): Promise<void> {
-    this.#db.memory.delete(key);
-    await this.#db.run(
+    this.memory.delete(key);
+    await this.run(
       (store) => del(key, store),
       () => undefined,
     );
   }
 
   all(): Promise<Array<[string, OutboxEntry]>> {
-    return this.#db.run(
-      (store) => entries<string, OutboxEntry>(store),
-      () => [...this.#db.memory.entries()],
+    return this.run(
+      (store) => allEntries<OutboxEntry>(store),
+      () => [...this.memory.entries()],
     );
   }
 }

@@ -188,7 +188,7 @@ export class DeleteWorker {
             sessionId: entry.sessionId,
             outcome: 'failed',
             attempts: entry.attempts,
-            error: 'gave up: the delete stayed unconfirmed past the outbox age limit',
+            error: 'gave up: unconfirmed past the outbox age limit',
           },
           true,
         );

@@ -5,7 +5,7 @@
  * carries on with the mirror alone for good, and says so once: the
  * guarantees then hold for this page only.
  */
-import { createStore, type UseStore } from 'idb-keyval';
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 
 /** The guard's database `name` with its one object store, or null where IndexedDB is unusable. */
 export function openStore(name: string, storeName: string): UseStore | null {
@@ -14,6 +14,18 @@ export function openStore(name: string, storeName: string): UseStore | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Every record of `store`, as idb-keyval's `entries()` answers, without its cursor walk for
+ * browsers that lack `getAll` (none that runs this ES2022 code): two requests in one transaction.
+ */
+export function allEntries<V>(store: UseStore): Promise<Array<[string, V]>> {
+  return store('readonly', (objects) =>
+    Promise.all([promisifyRequest(objects.getAllKeys()), promisifyRequest(objects.getAll())]).then(([keys, values]) =>
+      keys.map((key, i) => [key as string, values[i] as V]),
+    ),
+  );
 }
 
 export class MirroredStore<V> {

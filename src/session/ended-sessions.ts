@@ -7,8 +7,8 @@
  * for the life of the page. Bounded in age and count, because ended
  * sessions also expire at the vendor.
  */
-import { delMany, entries, get, set, type UseStore } from 'idb-keyval';
-import { MirroredStore, openStore } from '../platform/mirrored-store.js';
+import { delMany, get, set, type UseStore } from 'idb-keyval';
+import { allEntries, MirroredStore, openStore } from '../platform/mirrored-store.js';
 import type { EndReason } from '../shared/end-reasons.js';
 
 export interface EndedRecord {
@@ -96,7 +96,7 @@ export class EndedSessions {
   async #prune(store: UseStore): Promise<void> {
     if (this.#pruned) return;
     this.#pruned = true;
-    const all = await entries<string, EndedRecord>(store);
+    const all = await allEntries<EndedRecord>(store);
     const keep = all
       .filter(([, record]) => isEndedRecord(record) && !this.#stale(record))
       .sort(([, a], [, b]) => b.endedAt - a.endedAt)

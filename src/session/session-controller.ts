@@ -170,7 +170,8 @@ export class SessionController implements ReactiveController {
     const proxy = this.#config.proxyUrl();
     if (!proxy) {
       this.#go({ type: 'failed' });
-      throw new Error('konpro-widget-guard: start() needs the proxy attribute (the URL of your backend proxy)');
+      // (What is wrong with it was reported as konpro-guard-error by proxyUrl().)
+      throw new Error('konpro-widget-guard: start() needs a valid proxy attribute');
     }
     this.#outbox.useProxy(proxy);
     this.#go({ type: 'start' });
@@ -309,11 +310,7 @@ export class SessionController implements ReactiveController {
     } else {
       this.#dom.stampTemplates(session.id);
       if (this.#dom.slotted().length === 0) {
-        this.#config.error(
-          'no-widget',
-          'neither widget-src nor widget markup in the default slot: nothing to show',
-          true,
-        );
+        this.#config.error('no-widget', 'nothing to show: no widget-src, no widget markup in the default slot', true);
       }
     }
     this.#go({ type: 'active' });
