@@ -12,10 +12,13 @@ describe('session clock', () => {
       { deadline: () => deadline, onDeadline: () => fired.push(Date.now()), onWake: () => {} },
       scope.signal,
     );
+    // Timers run in the order they are due, so this 60 ms one comes before the deadline's (150 ms)
+    // however slow the machine; that the deadline came no sooner is checked on its time below.
     await sleep(60);
     expect(fired).to.deep.equal([]);
     await until(() => fired.length > 0, 'the deadline fired');
     expect(fired.length).to.equal(1);
+    expect(fired[0], 'not before the deadline').to.be.at.least(deadline);
     deadline = Date.now() - 1;
     clock.check();
     expect(fired.length).to.equal(2, 'a past deadline ends it on the next check');
@@ -44,17 +47,22 @@ describe('session clock', () => {
     const scope = new AbortController();
     let offset = 0;
     let woke = 0;
+    let beats = -1; // now() is read once when the clock starts, then once per heartbeat
     watchClock(
       {
         deadline: () => undefined,
         onDeadline: () => {},
         onWake: () => woke++,
         heartbeatMs: 40,
-        now: () => Date.now() + offset,
+        now: () => {
+          beats += 1;
+          return Date.now() + offset;
+        },
       },
       scope.signal,
     );
-    await sleep(100);
+    // Heartbeats with no jump: a wake told without one would have been told by the second.
+    await until(() => beats >= 2, 'two heartbeats');
     expect(woke).to.equal(0);
     offset = 60_000;
     await until(() => woke > 0, 'the wake told');

@@ -17,7 +17,6 @@ import {
   html,
   oneEvent,
   messagesHandled,
-  sleep,
   uniqueId,
   until,
   WIDGET,
@@ -549,17 +548,33 @@ describe('<konpro-widget-guard> leaves nothing behind', () => {
           guard.remove(); // released
         else {
           guard.dispatchEvent(new Event('noop'));
-          (guard as unknown as { logout(): Promise<unknown> }).logout().catch(() => {}); // ended (no proxy: failed)
+          // ended (no proxy: failed)
+          logouts.push((guard as unknown as { logout(): Promise<unknown> }).logout().catch(() => {}));
           guard.remove();
         }
+        return guard.getAttribute('session-id')!;
       };
+      // What an end leaves to finish after it: the logout's outcome, and the ended record's write to
+      // IndexedDB. Writes to one object store commit in the order they were made, so once the last
+      // ended session's record is there every earlier one's is too.
+      const logouts: Promise<unknown>[] = [];
+      const endedStore = createStore('konpro-widget-guard-ended', 'ended');
+      const settled = async (lastEnded: string) => {
+        await Promise.all(logouts);
+        await until(async () => (await get(lastEnded, endedStore)) !== undefined, 'the ended record stored');
+      };
+      // The baseline after one cycle of each kind (released, ended) and what they left to finish.
       await cycle(0);
-      await sleep(50);
+      await settled(await cycle(1));
       const baseWindow = (await listeners()).length;
       const baseDocument = (await docListeners()).length;
       const baseTimers = liveTimers.size;
-      for (let i = 1; i <= 1000; i++) await cycle(i);
-      await sleep(100);
+      let lastEnded = '';
+      for (let i = 2; i <= 1001; i++) {
+        const id = await cycle(i);
+        if (i % 2 === 1) lastEnded = id;
+      }
+      await settled(lastEnded);
       expect(host.querySelectorAll('konpro-widget-guard').length).to.equal(0);
       expect(window.length, 'child browsing contexts').to.equal(0);
       expect((await listeners()).length, 'window listeners').to.equal(baseWindow);

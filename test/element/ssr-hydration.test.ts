@@ -40,7 +40,13 @@ describe('server-side rendering with @lit-labs/ssr, hydrated in the browser', ()
       }
 
       await until(() => known.state === 'active' && auto.state === 'active', 'both guards active', 8000);
-      await sleep(300); // time for anything that would mount or start a second time
+      // A second start would have asked the proxy when the first did (a request made now reaches it
+      // after), a second render would be done once updateComplete resolves; but a second activation
+      // of a session reads IndexedDB (is it ended?) before it mounts, and nothing marks that read:
+      // a second on top, many such reads, for it.
+      await Promise.all([known.updateComplete, auto.updateComplete]);
+      await proxy.requestsArrived();
+      await sleep(1000);
       for (const guard of [known, auto]) {
         expect(count(guard, 'iframe'), guard.id).to.equal(1);
         expect(count(guard, '.widget'), guard.id).to.equal(1);

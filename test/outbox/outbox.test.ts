@@ -162,6 +162,7 @@ describe('DeleteOutbox', () => {
     const { box, settled } = outbox();
     const queuedAt = Date.now();
     expect((await box.submit(url, id)).outcome).to.equal('queued');
+    // Replays at three points of the wait (the 100 ms only spaces them; the look below decides).
     for (let i = 0; i < 3; i++) {
       await box.replay();
       await sleep(100);
@@ -485,8 +486,16 @@ describe('DeleteOutbox across tabs (real pages)', () => {
     const store = createStore(storeName, 'deletes');
     const { box, settled, scope } = outbox(store, { channel: new TabChannel() });
     box.attach(scope.signal, collection(proxy));
-    await sleep(200);
+    // This tab has taken the delete up and waits for the sender's lock on it (the moment it would
+    // otherwise have sent); a request made after that has reached the proxy after such a send.
+    const lock = `konpro-widget-guard:delete:${url}`;
+    await until(
+      async () => ((await navigator.locks.query()).pending ?? []).some((l) => l.name === lock),
+      'this tab waiting for the lock on the delete',
+    );
+    await proxy.requestsArrived();
     expect(settled, 'nobody else sends while the sender lives').to.deep.equal([]);
+    expect((await proxy.deletes(id)).length, 'the sender’s request only').to.equal(1);
     await executeServerCommand('tab-crash', { id: sender });
     await until(
       () => settled.some((d) => d.outcome === 'deleted' || d.outcome === 'already-gone'),

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import express from 'express';
 import { compareFeedIds, memoryStore, toNodeListener, type WidgetSessionProxy } from '../../src/proxy/index.js';
-import { openStream, serve, until, type Served } from './support/event-stream.js';
+import { openStream, serve, until, type OpenStream, type Served } from './support/event-stream.js';
 import { flakyStore } from './support/flaky-store.js';
 import {
   assertError,
@@ -34,11 +34,20 @@ async function served(...args: Parameters<typeof makeProxy>): Promise<TestProxy 
   return { ...made, url: server.url };
 }
 
+/**
+ * Resolves once two more heartbeats have reached `stream` (in tests whose proxy beats every 50 ms).
+ * One connection keeps its order, and the second of them was written after anything the proxy had
+ * written to the stream before now (the first may have been on its way already): what "nothing
+ * else came" checks wait for instead of a sleep.
+ */
+const flushed = (stream: OpenStream) => stream.waitForComments(stream.comments.length + 2);
+const FAST_HEARTBEAT = { heartbeatMs: 50 };
+
 const ended = (data: string | undefined) => JSON.parse(data ?? 'null') as { session_id: string; reason: string };
 
 void describe('GET {proxy}/events', () => {
   void it('revokeUser: every stream of that user gets `event: ended` (reason revoked) within a second; another user’s gets nothing', async () => {
-    const { proxy, url } = await served(vendor);
+    const { proxy, url } = await served(vendor, {}, FAST_HEARTBEAT);
     const phone = await createSession(proxy, 'alice');
     const laptop = await createSession(proxy, 'alice');
     const bob = await createSession(proxy, 'bob');
@@ -68,7 +77,8 @@ void describe('GET {proxy}/events', () => {
       for (const event of events) assert.match(event.id!, /^\d+-\d+$/);
     }
     assert.equal(vendorDeletes(phone.sessionId) + vendorDeletes(laptop.sessionId), 2, 'the vendor saw both deletes');
-    await sleep(100);
+    // The proxy writes an event to every stream it is for at once: one for Bob went with theirs.
+    await flushed(bobStream);
     assert.deepEqual(bobStream.events, [], 'another user’s stream hears nothing');
     for (const stream of [phoneStream, laptopStream, bobStream]) stream.close();
   });
@@ -93,7 +103,7 @@ void describe('GET {proxy}/events', () => {
   });
 
   void it('Last-Event-ID: after a dropped connection the event sent meanwhile arrives exactly once, then live ones', async () => {
-    const { proxy, url } = await served(vendor);
+    const { proxy, url } = await served(vendor, {}, FAST_HEARTBEAT);
     const [a, b, c] = [
       await createSession(proxy, 'alice'),
       await createSession(proxy, 'alice'),
@@ -112,7 +122,7 @@ void describe('GET {proxy}/events', () => {
     assert.deepEqual(ended(missed.data), { session_id: b.sessionId, reason: 'revoked' });
     await proxy.revokeSession(c.sessionId);
     const events = await resumed.waitForEvents(2);
-    await sleep(100);
+    await flushed(resumed);
     assert.deepEqual(
       resumed.events.map((e) => ended(e.data).session_id),
       [b.sessionId, c.sessionId],
@@ -143,7 +153,11 @@ void describe('GET {proxy}/events', () => {
 
   void it('resuming while events are published loses and repeats nothing', async () => {
     // Twelve live sessions of one user: above the default maxSessionsPerUser (10).
-    const { proxy, url } = await served(vendor, { rateLimit: { creates: 100 }, maxSessionsPerUser: 12 });
+    const { proxy, url } = await served(
+      vendor,
+      { rateLimit: { creates: 100 }, maxSessionsPerUser: 12 },
+      FAST_HEARTBEAT,
+    );
     const sessions = [];
     for (let i = 0; i < 12; i++) sessions.push(await createSession(proxy, 'alice'));
     const first = await openStream(url, { user: 'alice' });
@@ -155,7 +169,8 @@ void describe('GET {proxy}/events', () => {
     const resumed = await openStream(url, { user: 'alice', lastEventId: seen.id });
     await racing;
     await resumed.waitForEvents(11);
-    await sleep(100);
+    // Every revocation has been delivered (each once, and a repeat goes with it or with the replay).
+    await flushed(resumed);
     const ids = resumed.events.map((e) => ended(e.data).session_id);
     assert.deepEqual(
       [...ids].sort(),
@@ -217,8 +232,10 @@ void describe('GET {proxy}/events', () => {
     const [bobRecord] = await proxy.listSessions({ userId: 'bob' });
     assert.equal(bobRecord.pages, 0, 'a session of another user is not counted');
     tabB.close();
-    await sleep(150);
-    assert.equal((await proxy.listSessions({ userId: 'alice' }))[0].pages, 1, 'a closed stream no longer counts');
+    const pages = async () => (await proxy.listSessions({ userId: 'alice' }))[0].pages;
+    // Told at the next heartbeat: wait for it (up to 2 s) rather than guess.
+    for (const deadline = Date.now() + 2_000; (await pages()) !== 1 && Date.now() < deadline;) await sleep(10);
+    assert.equal(await pages(), 1, 'a closed stream no longer counts');
     tabA.close();
   });
 
@@ -226,12 +243,19 @@ void describe('GET {proxy}/events', () => {
     const { proxy, url } = await served(vendor, {}, { heartbeatMs: 30 });
     const a = await createSession(proxy, 'alice');
     const stream = await openStream(url, { user: 'alice', sessions: [a.sessionId] });
+    // Another user's stream on the same instance: its pings count the heartbeats, each of which
+    // touches every session a stream reports.
+    const b = await createSession(proxy, 'bob');
+    const other = await openStream(url, { user: 'bob', sessions: [b.sessionId] });
     await stream.waitForComments(2);
     stream.close();
-    await sleep(100);
-    const [frozen] = await proxy.listSessions();
-    await sleep(150);
-    const [later] = await proxy.listSessions();
+    const alices = async () => (await proxy.listSessions({ userId: 'alice' }))[0];
+    // The proxy has seen the drop once the session shows no page (up to 2 s).
+    for (const deadline = Date.now() + 2_000; (await alices()).pages !== 0 && Date.now() < deadline;) await sleep(10);
+    const frozen = await alices();
+    // Three heartbeats after it (the first ping may have been on its way; the touch follows each ping).
+    await other.waitForComments(other.comments.length + 3);
+    const later = await alices();
     assert.equal(later.lastSeenAt, frozen.lastSeenAt);
     assert.equal(later.pages, 0);
   });

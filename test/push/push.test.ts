@@ -130,8 +130,18 @@ describe('push', function () {
     const ids = tabs.map((tab) => tab.guard.sessionId!);
     expect(new Set(ids).size).to.equal(5);
     await proxy.streaming(ids);
-    // Nothing marks the moment a second stream would open (a tab that missed the lock opens its own
-    // at once): a second, many round trips, before counting.
+    // Every tab in line for the stream's lock: one holds it, the four others wait for it (each asked
+    // for it as it began to show its session, before it announced it, so the stream reporting all
+    // five means all have asked).
+    await until(async () => {
+      const { held = [], pending = [] } = await navigator.locks.query();
+      const count = (locks: LockInfo[]) =>
+        locks.filter((l) => l.name?.startsWith('konpro-widget-guard-push ') && l.name.includes(proxy.ns)).length;
+      return count(held) === 1 && count(pending) === 4;
+    }, 'one tab holding the stream lock, four waiting');
+    // Nothing marks the moment a stream opened outside the lock would reach the proxy (it would
+    // have been asked for when its tab began, before the stream above reported that tab): a
+    // second on loopback, many round trips, before counting.
     await sleep(1000);
     const { open } = await proxy.streams();
     expect(open, 'open streams at the proxy').to.equal(1);
@@ -180,8 +190,10 @@ describe('push', function () {
     await proxy.revokeSession(sessionId);
     expect(await proxy.vendorDeletes()).to.include(sessionId);
     // The held stream is the only way it can hear (status checks are off): this is so by
-    // construction, and the wait only gives anything else a turn.
-    await sleep(200);
+    // construction, and nothing marks the moment another way would have told it. A revocation
+    // reaches an open stream's tabs within a second (the tests above wait no longer), so a second
+    // with nothing heard means nothing was coming by another way.
+    await sleep(1000);
     expect(ends(seen), 'nothing heard while disconnected').to.deep.equal([]);
     await proxy.release();
     await until(() => ends(seen).length > 0, 'the missed event arrived', 3000);
@@ -199,7 +211,13 @@ describe('push', function () {
     const gets = async () => (await proxy.log()).filter((e) => e.method === 'GET');
     const checks = async () => (await gets()).filter((e) => e.id === id).length;
     const before = await checks();
-    await sleep(1500);
+    const reportedAt = Date.now();
+    // Were a 404 retried as a failure, the retry would go out within the first backoff (under 1 s,
+    // full jitter) of the 404's answer, which came before it was reported: on a timer due before
+    // this one. A request made after that has reached the proxy after the retry would have.
+    await until(async () => (await checks()) > before + 2, 'three more status checks');
+    await sleep(Math.max(0, reportedAt + 1000 - Date.now()));
+    await proxy.requestsArrived();
     expect(seen.map((e) => [e.type, e.detail.code])).to.deep.equal([['konpro-guard-error', 'push-unavailable']]);
     expect((await gets()).filter((e) => e.id === 'events').length, 'the stream was asked for once').to.equal(1);
     expect(await checks(), 'status checks go on').to.be.greaterThan(before + 2);
@@ -224,12 +242,22 @@ describe('push', function () {
     expect(guard.state).to.equal('active');
     expect(seen).to.deep.equal([]);
 
-    // Signed out at the proxy: a 401 waits long and ends nothing.
-    await proxy.faults({ status: 401 });
-    await proxy.drop();
-    // (Backing off still from the faults before: up to 8 s.)
-    await until(async () => (await proxy.streams()).log.length === 5, 'the reconnect', 10_000);
-    await sleep(2000);
+    // Signed out at the proxy: a 401 waits long and ends nothing. No jitter from here on: the
+    // reconnect comes at once, and a 401 retried without its long wait would be retried at once
+    // too (with jitter it could come any time in the backoff's 16 s, and slip past any short wait).
+    const random = Math.random;
+    Math.random = () => 0;
+    try {
+      await proxy.faults({ status: 401 });
+      await proxy.drop();
+      await until(async () => (await proxy.streams()).log.length === 5, 'the reconnect', 10_000);
+      // Nothing in the page marks the moment the 401's answer was handled (it ends nothing): a
+      // retry at once would reach the proxy two loopback round trips after the 401 was logged;
+      // two seconds leave a slow machine room for that many times over.
+      await sleep(2000);
+    } finally {
+      Math.random = random;
+    }
     expect((await proxy.streams()).log.length, 'no quick retry after a 401').to.equal(5);
     expect(guard.state).to.equal('active');
     expect(frames(guard)).to.equal(1);
@@ -261,7 +289,12 @@ describe('push', function () {
         );
         expect(await inTab<string>(tab, 'document.visibilityState')).to.equal('hidden');
       }
-      await sleep(6000); // three times orphanAfterMs, many sweeps
+      // A session not reported for orphanAfterMs (2 s) is an orphan at the next sweep: after three
+      // times that, a hidden tab that stopped reporting is past it whatever its timers' throttling
+      // did (nothing marks a report that did not come). The proxy sweeps every 250 ms; one more
+      // sweep, here and now, makes sure one ran after that moment.
+      await sleep(6000);
+      expect((await proxy.sweep()).orphaned, 'swept as orphans').to.deep.equal([]);
       for (const tab of tabs) {
         expect(await inTab<string>(tab, 'window.guard.state'), 'still live in the hidden tab').to.equal('active');
       }
