@@ -16,6 +16,8 @@ export interface ProxyAnswer {
   /** Parsed JSON body; `undefined` when empty or not JSON, {@link MALFORMED} when unreadable. */
   body: unknown;
   retryAfterMs?: number;
+  /** No answer within the time limit: the request was abandoned, but may still be at the server (keepalive). */
+  timedOut?: true;
 }
 
 export interface ProxyRequestOptions {
@@ -47,7 +49,7 @@ export async function callProxy(
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    return { status: 0, body: undefined };
+    return timeout.aborted ? { status: 0, body: undefined, timedOut: true } : { status: 0, body: undefined };
   }
   let body: unknown;
   try {

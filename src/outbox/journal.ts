@@ -1,10 +1,14 @@
 /**
  * A synchronous journal of the deletes that are not yet safely in
- * IndexedDB. IndexedDB writes are asynchronous, and a page closed within
- * milliseconds of a logout aborts them; a localStorage write completes in
- * the logout's own task. The outbox writes here first, removes the entry
- * once IndexedDB has it, and absorbs whatever is left on the next replay.
- * One key per delete, so tabs never overwrite each other's entries.
+ * IndexedDB, and of the requests out for them. IndexedDB writes are
+ * asynchronous, and a page closed within milliseconds of a logout aborts
+ * them; a localStorage write completes in the logout's own task, and every
+ * tab of the origin reads it synchronously. The outbox writes here first,
+ * removes the entry once IndexedDB has it, and absorbs whatever is left on
+ * the next replay. Each request sent is marked here (`sentAt`) until it is
+ * answered: a request can outlive its page (`keepalive`), and whoever sends
+ * next, whatever its lock says, lets it finish first. One key per delete, so
+ * tabs never overwrite each other's entries.
  */
 import { isRecord } from '../shared/konpro-api.js';
 import { isValidSessionId } from '../shared/session-id.js';
@@ -13,7 +17,7 @@ export interface JournalEntry {
   url: string;
   sessionId: string;
   createdAt: number;
-  /** When a closing page sent it without waiting for the answer. */
+  /** When a request for it went out; the mark stays until that request is answered. */
   sentAt?: number;
 }
 
@@ -33,18 +37,31 @@ export class OutboxJournal {
     private readonly storage: Storage | null = localStorageOrNull(),
   ) {}
 
+  /** Journals a delete (keeping the mark of a request out for it). */
   add(entry: JournalEntry): void {
-    try {
-      this.storage?.setItem(this.prefix + entry.url, JSON.stringify(entry));
-    } catch {
-      // Full or blocked: IndexedDB still gets the entry a moment later.
-    }
+    const sentAt = entry.sentAt ?? this.read(entry.url)?.sentAt;
+    this.#write(sentAt === undefined ? entry : { ...entry, sentAt });
   }
 
-  /** The page is closing and sends this delete now: the next page lets that request finish first. */
-  markSent(url: string, at: number): void {
-    const entry = this.entries().find((e) => e.url === url);
-    if (entry) this.add({ ...entry, sentAt: at });
+  /** A request for this delete went out at `at`: whoever sends next lets it finish first. */
+  markSent(entry: Omit<JournalEntry, 'sentAt'>, at: number): void {
+    const { url, sessionId, createdAt } = entry;
+    this.#write({ url, sessionId, createdAt, sentAt: at });
+  }
+
+  /** When the request out for `url` was sent, if one is. */
+  sentAt(url: string): number | undefined {
+    return this.read(url)?.sentAt;
+  }
+
+  /** The request sent at `at` has its answer: the mark goes (unless a later request's replaced it). */
+  answered(url: string, at: number): void {
+    if (this.sentAt(url) === at) this.remove(url);
+  }
+
+  /** IndexedDB has the delete: the entry goes, unless it marks a request still out. */
+  written(url: string): void {
+    if (this.sentAt(url) === undefined) this.remove(url);
   }
 
   remove(url: string): void {
@@ -52,6 +69,23 @@ export class OutboxJournal {
       this.storage?.removeItem(this.prefix + url);
     } catch {
       // Nothing to undo.
+    }
+  }
+
+  read(url: string): JournalEntry | undefined {
+    try {
+      const entry = parseEntry(this.storage?.getItem(this.prefix + url) ?? null);
+      return entry?.url === url ? entry : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #write(entry: JournalEntry): void {
+    try {
+      this.storage?.setItem(this.prefix + entry.url, JSON.stringify(entry));
+    } catch {
+      // Full or blocked: IndexedDB still gets the entry a moment later.
     }
   }
 

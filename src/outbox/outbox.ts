@@ -36,7 +36,7 @@ import { tabLocks, type TabLocks } from '../tabs/tab-lock.js';
 import { clampDates, malformedDelete, proxyOf, underProxy } from './entry-check.js';
 import { OutboxJournal } from './journal.js';
 import { openOutboxStore, OutboxStore, type OutboxEntry } from './store.js';
-import { DeleteWorker, type WorkerContext } from './worker.js';
+import { DeleteWorker, requestLifetimeMs, type WorkerContext } from './worker.js';
 
 export type { OutboxEntry };
 
@@ -89,6 +89,8 @@ export class DeleteOutbox {
   /** What the workers use of this outbox (and nothing else does). */
   readonly #context: WorkerContext;
   readonly #workers = new Map<string, DeleteWorker>();
+  /** Requests of workers that left (the page went into the back/forward cache), until answered. */
+  readonly #handedBack = new Map<string, Promise<void>>();
   readonly #listeners = new Set<SettleListener>();
   #attachments = 0;
   #pageListeners: AbortController | undefined;
@@ -104,11 +106,12 @@ export class DeleteOutbox {
     ));
     const locks = deps.locks ?? tabLocks();
     const channel = (this.#channel = deps.channel ?? tabChannel());
-    this.#journal = deps.journal ?? new OutboxJournal();
+    const journal = (this.#journal = deps.journal ?? new OutboxJournal());
     const options = (this.options = { ...OUTBOX_DEFAULTS, ...deps.options });
     this.#origin = deps.origin ?? location.origin;
     this.#context = {
       store,
+      journal,
       options,
       send: deps.send ?? ((url) => callProxy('DELETE', url, { keepalive: true, timeoutMs: options.timeoutMs })),
       now: deps.now ?? Date.now,
@@ -122,6 +125,13 @@ export class DeleteOutbox {
         if (this.#workers.get(key) === worker) this.#workers.delete(key);
         this.#refreshPageListeners();
       },
+      handBack: (key, answered) => {
+        const settled: Promise<void> = answered
+          .catch(() => {})
+          .finally(() => this.#handedBack.get(key) === settled && this.#handedBack.delete(key));
+        this.#handedBack.set(key, settled);
+      },
+      handedBack: (key) => this.#handedBack.get(key),
     };
   }
 
@@ -156,7 +166,7 @@ export class DeleteOutbox {
         if (existing.failed) return { ...existing, failed: undefined, nextAttemptAt: 0 };
         return existing;
       });
-      this.#journal.remove(url);
+      this.#journal.written(url);
     } finally {
       this.#unwritten.delete(url);
     }
@@ -184,9 +194,11 @@ export class DeleteOutbox {
         this.#drop(journaled.url, problem);
         continue;
       }
-      // A closing page sent it: let that request finish before another goes out.
-      const sentUntil = sentAt === undefined ? undefined : Math.min(sentAt, now) + this.options.timeoutMs;
+      // A page sent it and may have gone away: let that request finish before another goes out.
+      const sentUntil = sentAt === undefined ? undefined : Math.min(sentAt, now) + requestLifetimeMs(this.options);
+      let settled = false;
       await this.#store.write(journaled.url, (existing) => {
+        settled = existing?.settled !== undefined;
         if (!existing) {
           return {
             ...rest,
@@ -198,10 +210,12 @@ export class DeleteOutbox {
         if (sentUntil === undefined || existing.settled) return existing;
         return { ...existing, notBefore: Math.max(existing.notBefore ?? 0, sentUntil) };
       });
-      this.#journal.remove(journaled.url);
+      // The mark of a request that may still be out stays, for a tab that holds the entry already
+      // (unless the delete is settled: nothing more goes out for it).
+      if (settled || sentUntil === undefined || sentUntil <= this.#context.now()) this.#journal.remove(journaled.url);
     }
     // The longest the outbox itself ever makes a delete wait.
-    const maxWaitMs = Math.max(this.options.timeoutMs, cappedRetryAfter(Infinity, this.options.backoff));
+    const maxWaitMs = Math.max(requestLifetimeMs(this.options), cappedRetryAfter(Infinity, this.options.backoff));
     for (const [key, entry] of await this.#store.all()) {
       const problem = key === entry?.url ? malformedDelete(entry, this.#origin) : 'stored under another key';
       if (problem) {
@@ -323,21 +337,24 @@ export class DeleteOutbox {
           },
           leaving: (persisted) => {
             for (const worker of workers()) {
+              // (Its request outlives the page, keepalive; the journal marks it for whoever is next.)
               worker.sendNow();
-              // The request outlives the page (keepalive), but the write that tells the next page
-              // to let it finish may not: say so synchronously, so no second one overlaps it.
-              const inflight = worker.inflight;
-              if (inflight) this.#journal.add(inflight);
               // A page in the back/forward cache must hold no lock and wait for none: it would
               // keep the other tabs from the work (or be evicted). Storage has the entry; another
               // tab, or this one when it is shown again, picks it up.
               worker.leave();
             }
             // The page is going away before IndexedDB had these: send them now (keepalive);
-            // the journal still has them for the next load, should this attempt fail.
+            // the journal still has them for the next load, should this attempt fail. Not those
+            // a request is out for already (here, or marked by another tab): it is the one.
             if (persisted) return;
+            const now = this.#context.now();
             for (const url of this.#unwritten) {
-              this.#journal.markSent(url, this.#context.now());
+              const journaled = this.#journal.read(url);
+              const marked = journaled?.sentAt;
+              if (!journaled || this.#workers.has(url) || this.#handedBack.has(url)) continue;
+              if (marked !== undefined && Math.min(marked, now) + requestLifetimeMs(this.options) > now) continue;
+              this.#journal.markSent(journaled, now);
               void this.#context.send(url).catch(() => {});
             }
           },

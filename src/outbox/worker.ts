@@ -11,13 +11,21 @@
  * A worker that left keeps no lock and waits for none; a request it had in
  * flight is not cancelled (keepalive), and a final answer that still arrives
  * is recorded.
+ *
+ * One request at a time, across tabs and page lives: the lock says who may
+ * send, but a request can outlive the lock (its page closed, or went into
+ * the back/forward cache, with it in flight). So every request is marked in
+ * the journal (synchronous, every tab reads it) and in the record
+ * (`notBefore`) when it goes out, until it is answered; whoever sends next
+ * waits for it, or for {@link requestLifetimeMs} after it went out. A page
+ * shown again from the cache waits for its own earlier request's answer.
  */
 import { cappedRetryAfter, retryDelay } from '../shared/backoff.js';
 import type { DeleteDetail, DeleteOutcome } from '../element/events.js';
 import { classifyDeleteAnswer, type ProxyAnswer } from '../net/proxy-client.js';
 import { sleep } from '../platform/async.js';
 import type { TabMessage } from '../tabs/tab-channel.js';
-import type { JournalEntry } from './journal.js';
+import type { OutboxJournal } from './journal.js';
 import type { DeleteOutboxOptions } from './outbox.js';
 import type { OutboxEntry, OutboxStore } from './store.js';
 
@@ -37,9 +45,19 @@ export const WorkerPhase = {
 } as const;
 export type WorkerPhase = (typeof WorkerPhase)[keyof typeof WorkerPhase];
 
+/**
+ * How long a request whose page went away may still be in flight: its time limit no longer
+ * aborts it (keepalive), so the attempt's time limit and half as much again, for a proxy that
+ * answers past its own vendor deadline (the reference proxy's equals the guard's default limit).
+ */
+export function requestLifetimeMs(options: Pick<DeleteOutboxOptions, 'timeoutMs'>): number {
+  return options.timeoutMs * 1.5;
+}
+
 /** What a worker needs from its outbox. */
 export interface WorkerContext {
   readonly store: OutboxStore;
+  readonly journal: OutboxJournal;
   readonly options: DeleteOutboxOptions;
   readonly send: (url: string) => Promise<ProxyAnswer>;
   readonly now: () => number;
@@ -52,6 +70,10 @@ export interface WorkerContext {
   post(message: TabMessage): void;
   /** The worker has stopped. */
   done(key: string, worker: DeleteWorker): void;
+  /** The worker left with a request in flight; `answered` settles once its answer is handled. */
+  handBack(key: string, answered: Promise<void>): void;
+  /** What a worker of this page that left has still in flight for `key`. */
+  handedBack(key: string): Promise<void> | undefined;
 }
 
 /** One pending delete, as this tab sees it: waiting for the lock, or working on it. */
@@ -118,16 +140,9 @@ export class DeleteWorker {
    * the next page.
    */
   sendNow(): void {
-    if (!this.#entry || this.#inflight || (this.#entry.notBefore ?? 0) > this.outbox.now()) return;
+    if (!this.#entry || this.#inflight || this.#left() || this.#hardDeadline(this.#entry) > this.outbox.now()) return;
     this.#attempt();
     this.#wake?.abort();
-  }
-
-  /** The request this tab has in flight, as a journal entry: when it went out. */
-  get inflight(): JournalEntry | undefined {
-    const entry = this.#entry;
-    if (!entry || !this.#inflight || this.#sentAt === undefined) return undefined;
-    return { url: entry.url, sessionId: entry.sessionId, createdAt: entry.createdAt, sentAt: this.#sentAt };
   }
 
   /**
@@ -167,6 +182,8 @@ export class DeleteWorker {
   }
 
   async #work(): Promise<void> {
+    // This page's own request from before it was in the back/forward cache: its answer first.
+    await this.outbox.handedBack(this.key);
     const stored = await this.outbox.store.read(this.key);
     if (!stored || stored.settled || (stored.failed && !this.retryFailed)) {
       // Settled (or refused) in another tab before we got the lock.
@@ -206,12 +223,21 @@ export class DeleteWorker {
         if (!this.#inflight) this.#attempt();
       }
       const inflight = this.#inflight!;
+      const sentAt = this.#sentAt!;
       const answer = await Promise.race([inflight, this.#leaving]);
       if (answer === LEFT) {
-        void inflight.then((late) => this.#lateAnswer(entry, late));
+        const takeover = entry.notBefore;
+        this.outbox.handBack(
+          this.key,
+          inflight.then((late) => this.#lateAnswer(entry, late, sentAt, takeover)),
+        );
         return;
       }
       this.#inflight = undefined;
+      // A request given up on at its time limit may still be at the server (an abort does not reach a
+      // keepalive request there): its mark stays, and the next attempt waits out its lifetime.
+      const stillOut = answer.timedOut ? sentAt + requestLifetimeMs(outbox.options) : undefined;
+      if (!stillOut) outbox.journal.answered(entry.url, sentAt);
       this.#to(WorkerPhase.Backoff);
       const verdict = classifyDeleteAnswer(answer);
       const detail: DeleteDetail = { sessionId: entry.sessionId, outcome: 'queued', attempts: entry.attempts };
@@ -219,10 +245,11 @@ export class DeleteWorker {
       const now = outbox.now();
       if (verdict === 'retry') {
         entry.nextAttemptAt = now + retryDelay(entry.attempts, undefined, outbox.options.backoff, outbox.random);
-        entry.notBefore =
+        const asked =
           answer.retryAfterMs === undefined
             ? undefined
             : now + cappedRetryAfter(answer.retryAfterMs, outbox.options.backoff);
+        entry.notBefore = stillOut === undefined ? asked : Math.max(asked ?? 0, stillOut);
         await outbox.store.put(entry);
         this.#report(detail, true);
         continue;
@@ -247,13 +274,16 @@ export class DeleteWorker {
 
   #attempt(): void {
     const entry = this.#entry!;
+    const { outbox } = this;
     entry.attempts += 1;
     entry.failed = undefined;
-    this.#sentAt = this.outbox.now();
-    // Stored before the answer: the attempt counts even if this tab dies, and a tab taking
-    // over waits until this request has had its time (its keepalive may outlive the tab).
-    entry.notBefore = this.outbox.now() + this.outbox.options.timeoutMs;
-    void this.outbox.store.put(entry).catch(() => {});
+    const sentAt = (this.#sentAt = outbox.now());
+    // Marked before it goes out: whoever sends next (another tab taking over, a closing page's
+    // own send, this page shown again) waits for this request, which may outlive this page. The
+    // journal has it at once, for every tab; the record counts the attempt too, a moment later.
+    outbox.journal.markSent(entry, sentAt);
+    entry.notBefore = sentAt + requestLifetimeMs(outbox.options);
+    void outbox.store.put(entry).catch(() => {});
     this.#to(WorkerPhase.Sending);
     this.#inflight = this.outbox.send(entry.url);
   }
@@ -265,7 +295,7 @@ export class DeleteWorker {
       // A replay (now or while waiting) cuts the backoff short for this whole wait.
       skipBackoff ||= this.#urgent;
       this.#urgent = false;
-      const hard = entry.notBefore ?? 0;
+      const hard = this.#hardDeadline(entry);
       const target = skipBackoff ? hard : Math.max(hard, entry.nextAttemptAt);
       const delay = target - this.outbox.now();
       if (delay <= 0 || this.#inflight || this.#left() || this.#confirmedElsewhere) return;
@@ -276,12 +306,39 @@ export class DeleteWorker {
   }
 
   /**
+   * No attempt before this: the server's `Retry-After`, a request still out (this tab's, or one
+   * marked in the journal by a page that sent it and went away, whatever the record says yet).
+   */
+  #hardDeadline(entry: OutboxEntry): number {
+    const marked = this.#inflight ? undefined : this.outbox.journal.sentAt(entry.url);
+    // (A mark dated ahead counts from now: stored data is not trusted to hold a delete back.)
+    const out = marked === undefined ? 0 : Math.min(marked, this.outbox.now()) + requestLifetimeMs(this.outbox.options);
+    return Math.max(entry.notBefore ?? 0, out);
+  }
+
+  /**
    * The answer to a request sent before this tab gave the work back. A final
    * one is recorded (unless storage already has a settlement) and told to
-   * every tab; a retry is left to whoever works on the entry now.
+   * every tab; a retry is left to whoever works on the entry now, with the
+   * wait for this request lifted (`takeover`: what it was) unless the server
+   * asked for one.
    */
-  async #lateAnswer(entry: OutboxEntry, answer: ProxyAnswer): Promise<void> {
+  async #lateAnswer(entry: OutboxEntry, answer: ProxyAnswer, sentAt: number, takeover?: number): Promise<void> {
+    const { outbox } = this;
+    outbox.journal.answered(entry.url, sentAt);
     const verdict = classifyDeleteAnswer(answer);
+    if (verdict === 'retry') {
+      const notBefore =
+        answer.retryAfterMs === undefined
+          ? undefined
+          : outbox.now() + cappedRetryAfter(answer.retryAfterMs, outbox.options.backoff);
+      const current = await outbox.store.read(this.key);
+      if (current && !current.settled && current.notBefore === takeover)
+        await outbox.store.write(this.key, (existing = current) =>
+          !existing.settled && existing.notBefore === takeover ? { ...existing, notBefore } : existing,
+        );
+      return;
+    }
     if (verdict !== 'deleted' && verdict !== 'already-gone') return;
     const settled: NonNullable<OutboxEntry['settled']> = {
       outcome: verdict,

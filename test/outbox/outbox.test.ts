@@ -89,6 +89,22 @@ describe('DeleteOutbox', () => {
     expect(after?.settled?.outcome, 'kept as a tombstone once confirmed').to.equal('deleted');
   });
 
+  it('after a time-out, waits out the abandoned request before sending again (never two at the proxy)', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    // Slower than the 2 s limit: the tab gives up on it, but an abort does not reach a keepalive
+    // request at the server, which goes on with it.
+    await proxy.faults({ method: 'DELETE', delayMs: 2500, times: 1 });
+    const { box } = outbox();
+    const first = await box.submit(url, id);
+    expect(first.outcome).to.equal('queued');
+    await until(async () => (await proxy.deletes(id))[1]?.outcome != null, 'the retry answered', 15_000);
+    const [abandoned, retry] = await proxy.deletes(id);
+    expect([abandoned.outcome, retry.outcome]).to.deep.equal(['deleted', 'already-gone']);
+    expect(retry.at - abandoned.at, 'the retry waits for 1.5x the limit').to.be.at.least(3000);
+    expect((await proxy.mostDeletesInFlight())[id], 'DELETEs in flight at once').to.equal(1);
+  });
+
   it('retries 5xx and 429 (honouring Retry-After) until one success', async () => {
     const proxy = new FakeProxy();
     const { id, url } = await sessionAt(proxy);

@@ -148,6 +148,10 @@ export class FakeProxy {
   > {
     return (await fetch(`/test-api/control/${this.ns}/log`)).json();
   }
+  /** The most `DELETE`s of each session that were in flight at this proxy at once. */
+  async mostDeletesInFlight(): Promise<Record<string, number>> {
+    return (await fetch(`/test-api/control/${this.ns}/deletes-in-flight`)).json();
+  }
   async deletes(id?: string) {
     return (await this.log()).filter((e) => e.method === 'DELETE' && (id === undefined || e.id === id));
   }

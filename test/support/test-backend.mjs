@@ -25,7 +25,15 @@ const namespaces = new Map();
 function namespace(name) {
   let ns = namespaces.get(name);
   if (!ns) {
-    ns = { sessions: new Map(), faults: [], log: [], held: new Set(), expiresInMs: 3_600_000 };
+    ns = {
+      sessions: new Map(),
+      faults: [],
+      log: [],
+      held: new Set(),
+      expiresInMs: 3_600_000,
+      deletesInFlight: new Map(),
+      mostDeletesInFlight: {},
+    };
     namespaces.set(name, ns);
   }
   return ns;
@@ -92,6 +100,7 @@ async function proxy(ctx, ns, id) {
     outcome: null,
   };
   ns.log.push(entry);
+  if (method === 'DELETE' && id) countInFlight(ns, id, ctx.res);
   if (method === 'GET' && id?.startsWith('marker_')) {
     // FakeProxy.requestsArrived(): only its arrival counts (and it takes no fault).
     entry.outcome = 'marker';
@@ -177,8 +186,21 @@ async function proxy(ctx, ns, id) {
   vendorError(ctx, 400, 'INVALID_REQUEST', `${method} is not allowed`);
 }
 
+/**
+ * DELETEs of one session in flight at once, the most seen: from arrival until the answer is sent or
+ * the browser hangs up (a request it timed out is no longer its own in flight; one whose page has
+ * gone away, kept alive by `keepalive`, is until it is answered).
+ */
+function countInFlight(ns, id, res) {
+  const now = (ns.deletesInFlight.get(id) ?? 0) + 1;
+  ns.deletesInFlight.set(id, now);
+  ns.mostDeletesInFlight[id] = Math.max(ns.mostDeletesInFlight[id] ?? 0, now);
+  res.once('close', () => ns.deletesInFlight.set(id, ns.deletesInFlight.get(id) - 1));
+}
+
 async function control(ctx, ns, rest) {
   if (ctx.method === 'GET' && rest === 'log') return json(ctx, 200, ns.log);
+  if (ctx.method === 'GET' && rest === 'deletes-in-flight') return json(ctx, 200, ns.mostDeletesInFlight);
   if (ctx.method === 'POST' && rest === 'release') {
     releaseAll(ns);
     return json(ctx, 200, { ok: true });
@@ -189,6 +211,8 @@ async function control(ctx, ns, rest) {
     ns.faults.length = 0;
     ns.log.length = 0;
     ns.expiresInMs = 3_600_000;
+    ns.deletesInFlight.clear();
+    ns.mostDeletesInFlight = {};
     return json(ctx, 200, { ok: true });
   }
   if (ctx.method === 'POST' && rest === 'faults') {
