@@ -10,7 +10,9 @@
  *   BENCH_BUNDLE=path/to/other.min.js  measure a candidate build against the same baselines
  *
  * Timing figures are reported, never enforced: the exit code only says
- * whether every measurement ran.
+ * whether every measurement ran (2: a usage error). A figure that fails is one
+ * row "failed: <its error's first line>" (its stack in bench-results.json,
+ * under `failures`), and the others still run.
  */
 import { writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
