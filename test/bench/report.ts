@@ -18,6 +18,8 @@ export interface Row {
   goal: string;
   /** null: informational, no goal applies. */
   met: boolean | null;
+  /** The figure could not be measured (its error's first line is the value). */
+  failed?: true;
 }
 
 export interface FigureResult {
@@ -26,6 +28,16 @@ export interface FigureResult {
   rows: Row[];
   /** Raw numbers for bench-results.json. */
   raw: unknown;
+}
+
+/** The one row of a figure that threw: its key and its error's first line, in place of its rows. */
+export function failedRow(key: string, error: unknown): Row {
+  return { figure: key, value: `failed: ${firstLine(error)}`, baseline: '—', goal: '—', met: false, failed: true };
+}
+
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n', 1)[0].trim() || (error instanceof Error ? error.name : 'unknown error');
 }
 
 export function formatRatio(ratio: number | undefined): string {
@@ -56,7 +68,7 @@ export function formatTable(rows: readonly Row[]): string {
     row.baseline,
     formatRatio(row.ratio),
     row.goal,
-    row.met === null ? '—' : row.met ? 'yes' : 'NO',
+    row.failed ? 'FAILED' : row.met === null ? '—' : row.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column].length)));
   const line = (values: readonly string[]) =>
@@ -72,7 +84,7 @@ export function formatMarkdown(rows: readonly Row[]): string {
   const escape = (text: string) => text.replaceAll('|', '\\|');
   const lines = ['| figure | value | baseline (same run) | ratio | goal | met? |', '|---|---|---|---|---|---|'];
   for (const row of rows) {
-    const met = row.met === null ? '—' : row.met ? 'yes' : '**no**';
+    const met = row.failed ? '**failed**' : row.met === null ? '—' : row.met ? 'yes' : '**no**';
     // A row that details the one above (indented in the text table) starts with ↳.
     const figure = row.figure.startsWith('  ') ? `↳ ${row.figure.trimStart()}` : row.figure;
     lines.push(

@@ -10,7 +10,9 @@
  *   BENCH_BUNDLE=path/to/other.min.js  measure a candidate build against the same baselines
  *
  * Timing figures are reported, never enforced: the exit code only says
- * whether every measurement ran.
+ * whether every measurement ran (2: a usage error). A figure that fails is one
+ * row "failed: <its error's first line>" (its stack in bench-results.json,
+ * under `failures`), and the others still run.
  */
 import { writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
@@ -24,7 +26,7 @@ import { measureMemory } from './memory.js';
 import { measureOrphans } from './orphans.js';
 import { measureProxyThroughput } from './proxy-throughput.js';
 import { measurePush } from './push.js';
-import { formatMarkdown, formatTable, type BenchOptions, type FigureResult, type Row } from './report.js';
+import { failedRow, formatMarkdown, formatTable, type BenchOptions, type FigureResult, type Row } from './report.js';
 import { measureSecondTab } from './second-tab.js';
 import { BUNDLE_FILE, startBenchServer, type BenchServer } from './server.js';
 import { measureSize } from './size.js';
@@ -71,46 +73,110 @@ const FIGURES: Figure[] = [
   { key: 'push', browser: true, run: ({ browser, options }) => measurePush(browser, options) },
 ];
 
+class UsageError extends Error {}
+
 function parseArgs(argv: readonly string[]): {
   options: BenchOptions;
   only: Set<string> | undefined;
   markdown: boolean;
 } {
-  const only = argv.find((arg) => arg.startsWith('--only='));
-  const keys = only ? new Set(only.slice('--only='.length).split(',')) : undefined;
-  const unknown = keys ? [...keys].filter((key) => !FIGURES.some((figure) => figure.key === key)) : [];
+  const known = FIGURES.map((figure) => figure.key);
+  const only = argv.filter((arg) => arg.startsWith('--only='));
+  if (only.length > 1) throw new UsageError('--only= given more than once; list the figures in one, comma-separated');
+  const keys = only[0] === undefined ? undefined : only[0].slice('--only='.length).split(',');
+  if (keys?.some((key) => key === ''))
+    throw new UsageError(`--only= needs figure names, comma-separated: ${known.join(', ')}`);
+  const unknown = (keys ?? []).filter((key) => !known.includes(key));
   if (unknown.length > 0)
-    throw new Error(`unknown figure(s): ${unknown.join(', ')}; known: ${FIGURES.map((f) => f.key).join(', ')}`);
-  return { options: { quick: argv.includes('--quick') }, only: keys, markdown: argv.includes('--markdown') };
+    throw new UsageError(
+      `unknown figure${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${known.join(', ')}`,
+    );
+  const flags = argv.filter((arg) => !arg.startsWith('--only=') && arg !== '--quick' && arg !== '--markdown');
+  if (flags.length > 0)
+    throw new UsageError(
+      `unknown argument${flags.length > 1 ? 's' : ''} ${flags.join(' ')}; known: --quick, --markdown, --only=<figures>`,
+    );
+  return {
+    options: { quick: argv.includes('--quick') },
+    only: keys && new Set(keys),
+    markdown: argv.includes('--markdown'),
+  };
 }
 
+const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
+
 async function main(): Promise<number> {
-  const { options, only, markdown } = parseArgs(process.argv.slice(2));
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench: ${error.message}`);
+    return 2;
+  }
+  const { options, only, markdown } = args;
   const figures = FIGURES.filter((figure) => !only || only.has(figure.key));
   const started = Date.now();
-  const server = await startBenchServer();
-  const browser = figures.some((figure) => figure.browser) ? await launchBrowser() : undefined;
   const results: FigureResult[] = [];
   const timings: Record<string, number> = {};
   const failures: Record<string, string> = {};
+  // Last resort: a promise a figure started and never awaited must not end the run. What rejects
+  // (or throws from a callback) is recorded against the figure running then, which counts as failed.
+  let running = '(setup)';
+  const strays: Array<{ key: string; error: unknown }> = [];
+  const onStray = (error: unknown) => {
+    strays.push({ key: running, error });
+    process.stderr.write(`\nbench: unhandled error during ${running}: ${describe(error)}\n`);
+  };
+  process.on('unhandledRejection', onStray);
+  process.on('uncaughtException', onStray);
+
+  const server = await startBenchServer();
+  let browser: Browser | undefined;
+  let chromiumVersion: string | null = null;
   try {
     for (const figure of figures) {
       const at = Date.now();
+      running = figure.key;
       process.stderr.write(`bench: ${figure.key}${options.quick ? ' (quick)' : ''}… `);
+      let result: FigureResult | undefined;
+      const errors: unknown[] = [];
       try {
-        // Browser figures are skipped above when no figure needs one.
-        results.push(await figure.run({ browser: browser!, server, options }));
-        timings[figure.key] = (Date.now() - at) / 1000;
-        process.stderr.write(`${timings[figure.key].toFixed(1)} s\n`);
+        // A figure that killed or crashed the browser does not take the next ones with it.
+        if (figure.browser && !browser?.isConnected()) {
+          browser = await launchBrowser();
+          chromiumVersion = browser.version();
+        }
+        result = await figure.run({ browser: browser!, server, options });
       } catch (error) {
-        failures[figure.key] = error instanceof Error ? (error.stack ?? error.message) : String(error);
-        process.stderr.write(`failed\n${failures[figure.key]}\n`);
+        errors.push(error);
       }
+      // Node reports an unhandled rejection a tick after the promise settles: let this figure's arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+      errors.push(...strays.filter((stray) => stray.key === figure.key).map((stray) => stray.error));
+      timings[figure.key] = (Date.now() - at) / 1000;
+      if (errors.length === 0) {
+        results.push(result!);
+        process.stderr.write(`${timings[figure.key].toFixed(1)} s\n`);
+        continue;
+      }
+      failures[figure.key] = errors.map(describe).join('\n');
+      process.stderr.write(`failed after ${timings[figure.key].toFixed(1)} s\n${failures[figure.key]}\n`);
+      // What it measured before an unhandled error, if it returned at all, stays beside the failure.
+      results.push({
+        name: figure.key,
+        rows: [failedRow(figure.key, errors[0]), ...(result?.rows ?? [])],
+        raw: { failed: errors.map(describe), measured: result?.raw },
+      });
     }
   } finally {
-    await browser?.close();
+    running = '(teardown)';
+    await browser?.close().catch(() => undefined);
     await server.close();
   }
+  for (const { key, error } of strays)
+    if (!figures.some((figure) => figure.key === key))
+      failures[key] = failures[key] ? `${failures[key]}\n${describe(error)}` : describe(error);
 
   const rows: Row[] = results.flatMap((result) => result.rows);
   const machine = {
@@ -119,7 +185,7 @@ async function main(): Promise<number> {
     memoryGB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()} ${arch()}`,
     node: process.version,
-    chromium: browser?.version() ?? null,
+    chromium: chromiumVersion,
   };
   const header = [
     `konpro-widget-guard bench, ${new Date().toISOString()}${options.quick ? ' (--quick: indicative only)' : ''}`,
