@@ -57,6 +57,8 @@ export interface DeleteLedger {
   commits: number;
   /** DELETEs after the commit, answered "already gone". */
   afterCommit: number;
+  /** When each of those arrived (ms since the epoch). */
+  afterCommitAt: number[];
   serverErrors: number;
   droppedBeforeCommit: number;
   droppedAfterCommit: number;
@@ -65,6 +67,8 @@ export interface DeleteLedger {
   history: string[];
   /** Most DELETEs of this session the server was working on at the same time. */
   maxInflight: number;
+  /** Each DELETE's arrival and end (ms since the epoch), in arrival order, beside `history`. */
+  timeline: Array<[arrived: number, ended: number]>;
 }
 
 export interface BenchServer {
@@ -86,12 +90,14 @@ export async function startBenchServer(random: () => number = Math.random): Prom
         requests: 0,
         commits: 0,
         afterCommit: 0,
+        afterCommitAt: [],
         serverErrors: 0,
         droppedBeforeCommit: 0,
         droppedAfterCommit: 0,
         inflight: 0,
         maxInflight: 0,
         history: [],
+        timeline: [],
       };
       ledger.set(id, entry);
     }
@@ -100,11 +106,12 @@ export async function startBenchServer(random: () => number = Math.random): Prom
 
   async function faultyDelete(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const entry = entryOf(id);
+    const arrived = Date.now();
     entry.requests += 1;
     entry.inflight += 1;
     entry.maxInflight = Math.max(entry.maxInflight, entry.inflight);
     try {
-      if (!faults.enabled) return commit(res, id, entry);
+      if (!faults.enabled) return commit(res, id, entry, arrived);
       const [low, high] = faults.latencyMs;
       // The proxy is waiting for the vendor. A client that goes away meanwhile does not
       // cancel that call (the reference proxy does not either): the delete still commits.
@@ -128,25 +135,30 @@ export async function startBenchServer(random: () => number = Math.random): Prom
       if (draw < faults.serverErrorRate + faults.dropRate) {
         // The vendor ended the session, but the answer never reaches the browser.
         if (entry.commits === 0) entry.commits = 1;
-        else entry.afterCommit += 1;
+        else {
+          entry.afterCommit += 1;
+          entry.afterCommitAt.push(arrived);
+        }
         entry.droppedAfterCommit += 1;
         entry.history.push('commit+drop');
         req.socket.destroy();
         return;
       }
-      return commit(res, id, entry);
+      return commit(res, id, entry, arrived);
     } finally {
       entry.inflight -= 1;
+      entry.timeline.push([arrived, Date.now()]);
     }
   }
 
-  function commit(res: ServerResponse, id: string, entry: DeleteLedger): void {
+  function commit(res: ServerResponse, id: string, entry: DeleteLedger, arrived: number): void {
     entry.history.push(entry.commits === 0 ? 'commit' : 'gone');
     if (entry.commits === 0) {
       entry.commits = 1;
       json(res, 200, { message: 'Session terminated successfully', session_id: id });
     } else {
       entry.afterCommit += 1;
+      entry.afterCommitAt.push(arrived);
       json(res, 200, { message: 'Session already terminated', session_id: id, already_terminated: true });
     }
   }

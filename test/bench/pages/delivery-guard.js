@@ -61,4 +61,23 @@ window.pendingDeletes = async () => {
   };
 };
 
+/** When this profile's outbox stored each session's confirmation (its tombstone), by session id. */
+window.confirmedAt = async () => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('konpro-widget-guard-outbox');
+    request.onupgradeneeded = () => request.result.createObjectStore('deletes');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const entries = await new Promise((resolve, reject) => {
+    const request = db.transaction('deletes', 'readonly').objectStore('deletes').getAll();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  return Object.fromEntries(
+    entries.filter((entry) => entry.settled).map((entry) => [entry.sessionId, entry.settled.at]),
+  );
+};
+
 window.benchReady = true;
