@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
-import { memoryStore, type WidgetSessionProxy } from '../../src/proxy/index.js';
+import { memoryStore, type WidgetSessionProxy, type WidgetSessionStore } from '../../src/proxy/index.js';
 import { reply, type Reply } from './support/fake-vendor.js';
 import { openStream, serve, until, type Served } from './support/event-stream.js';
 import { flakyStore, STORE_ERROR } from './support/flaky-store.js';
@@ -22,7 +22,7 @@ import {
 } from './support/harness.js';
 
 const vendor = fakeVendorForFile();
-const open: Array<WidgetSessionProxy | Served> = [];
+const open: Array<WidgetSessionProxy | Served | WidgetSessionStore> = [];
 afterEach(async () => {
   for (const item of open.splice(0)) await item.close();
 });
@@ -273,6 +273,7 @@ void describe('the orphan sweep', () => {
     const served = await serve(proxy);
     open.push(served);
     const vanished = await createSession(proxy, 'alice');
+    const vanishedAt = Date.now();
     const checked = await createSession(proxy, 'alice');
     const streamed = await createSession(proxy, 'alice');
     const stream = await openStream(served.url, { user: 'alice', sessions: [streamed.sessionId] });
@@ -280,7 +281,9 @@ void describe('the orphan sweep', () => {
 
     const checks = setInterval(() => void status(proxy, 'alice', checked.sessionId, checked.cookie), 100);
     try {
-      await sleep(600);
+      // Not a wait for nothing to happen (the awaited sweep decides what it ends): time for the vanished
+      // page's session, and any other a page did not show, to be past orphanAfterMs (400 ms), with room.
+      await sleep(Math.max(0, vanishedAt + 600 - Date.now()));
       const result = await proxy.sweep();
       assert.deepEqual(result.orphaned, [vanished.sessionId]);
     } finally {
@@ -300,14 +303,24 @@ void describe('the orphan sweep', () => {
   });
 
   void it('runs by itself on its timer; orphanAfterMs: 0 turns it off', async () => {
+    const offStore = flakyStore();
     const on = proxyFor(vendor, { orphanAfterMs: 200 }, { sweepIntervalMs: 50 });
-    const off = proxyFor(vendor, { orphanAfterMs: 0 }, { sweepIntervalMs: 50 });
+    const off = proxyFor(vendor, { orphanAfterMs: 0, store: offStore }, { sweepIntervalMs: 50 });
+    open.push(offStore); // (closed after the proxy that uses it)
     const a = await createSession(on.proxy, 'alice');
     const b = await createSession(off.proxy, 'alice');
+    const bCreatedAt = Date.now();
     await until(() => !vendor.sessions.has(a.sessionId), 3_000, 'the orphan delete');
-    await sleep(300);
+    // Each run of off's timer asks its store for due deletes once its orphan step is done, and runs
+    // never overlap: of two such calls made after b is as old as on's orphanAfterMs, the second's run
+    // began after that moment, so a whole sweep of off's ran with b old enough to end, and ended nothing.
+    await sleep(Math.max(0, bCreatedAt + 200 - Date.now()));
+    const sweepsOfOff = () => offStore.calls.get('dueDeletes') ?? 0;
+    const from = sweepsOfOff();
+    await until(() => sweepsOfOff() >= from + 2, 3_000, 'two more runs of the timer (the retry queue still runs)');
     assert.ok(vendor.sessions.has(b.sessionId));
     assert.deepEqual((await off.proxy.sweep()).orphaned, []);
+    assert.ok(vendor.sessions.has(b.sessionId));
   });
 });
 
@@ -368,8 +381,20 @@ void describe('after the store was down', () => {
     const a = await createSession(proxy, 'alice');
     store.down = true;
     // Longer than orphanAfterMs: the page's checks go on, but none of them reaches the registry.
-    const checks = setInterval(() => void status(proxy, 'alice', a.sessionId, a.cookie), 50);
-    await sleep(600);
+    let answered = 0;
+    const checks = setInterval(
+      () =>
+        void status(proxy, 'alice', a.sessionId, a.cookie).then((answer) => {
+          if (answer.status === 200 && answer.body.status === 'active') answered++;
+        }),
+      50,
+    );
+    const downAt = Date.now();
+    await until(
+      () => answered >= 3 && Date.now() - downAt >= 600,
+      5_000,
+      `three checks answered "active" through an outage of twice orphanAfterMs (${answered} answered)`,
+    );
     clearInterval(checks);
     store.down = false;
 
@@ -379,7 +404,8 @@ void describe('after the store was down', () => {
     assert.ok(vendor.sessions.has(a.sessionId), 'still live at the vendor');
     assert.equal((await status(proxy, 'alice', a.sessionId, a.cookie)).body.status, 'active');
 
-    // A page that then goes silent for orphanAfterMs is an orphan as ever.
+    // A page that then goes silent for orphanAfterMs is an orphan as ever. (A time to let pass, not a
+    // wait for nothing to happen: past orphanAfterMs, 300 ms, since that check and the recovery, with room.)
     await sleep(700);
     assert.deepEqual((await proxy.sweep()).orphaned, [a.sessionId]);
   });
@@ -402,7 +428,14 @@ void describe('sessions created while the store is down', () => {
 
     // The first store call that succeeds (here a health check) ends the outage; the catch-up follows.
     assert.deepEqual(await proxy.health(), { store: 'ok' });
-    await sleep(50);
+    const registered = async () => (await store.list({ userId: 'alice' })).map((session) => session.sessionId);
+    for (const deadline = Date.now() + 2_000; !(await registered()).includes(during.sessionId);) {
+      assert.ok(Date.now() < deadline, 'the catch-up registers the session created during the outage');
+      await sleep(5);
+    }
+    // listSessions waits for a catch-up still running (and runs one for anything left): after it,
+    // the store holds all that will be registered, so the session ended meanwhile is surely not there.
+    await proxy.listSessions({ userId: 'alice' });
     assert.deepEqual(
       (await store.list({ userId: 'alice' })).map((session) => session.sessionId),
       [before.sessionId, during.sessionId],
@@ -438,6 +471,9 @@ void describe('close()', () => {
       const total = () => [...store.calls.values()].reduce((a, b) => a + b, 0);
       const calls = total();
       const requests = vendor.requests.length;
+      // Every timer of this proxy ran every 20 ms, and timers run in the order they are due: one left
+      // running is due long before this wait ends and runs first (its store call is made at once),
+      // however slow the machine. The check of active timers below is the other half.
       await new Promise((resolve) => setTimeout(resolve, 200));
       if (total() !== calls || vendor.requests.length !== requests) {
         console.error('background work after close()');
