@@ -125,6 +125,7 @@ void describe('several proxy instances on one Redis', () => {
     const user = freshUser();
     const first = await createSession(a, user);
     const second = await createSession(b, user);
+    const third = await createSession(a, user);
     const onA = await streamFor(a, user, first);
     await a.call('revokeSession', first.sessionId);
     await until(() => endedEvents(onA).length === 1, 2_000, 'the first ended event');
@@ -136,10 +137,13 @@ void describe('several proxy instances on one Redis', () => {
     const onB = await openStream(b.url, { user, cookies: [second.cookie], lastEventId: lastId });
     assert.equal(onB.status, 200, onB.text);
     await until(() => endedEvents(onB).length >= 1, 2_000, 'the missed event');
-    await sleep(200);
+    // A later end of the user's: once it reaches the stream, B's follower has read past the missed
+    // one (the feed is read in order, one connection keeps its order), so a repeat would be here.
+    await a.call('revokeSession', third.sessionId);
+    await until(() => endedEvents(onB).some((event) => event.session_id === third.sessionId), 2_000, 'the later event');
     assert.deepEqual(
       endedEvents(onB).map((event) => event.session_id),
-      [second.sessionId],
+      [second.sessionId, third.sessionId],
     );
     onB.close();
   });
@@ -300,14 +304,30 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
     await until(() => streams.every((stream) => endedEvents(stream).length >= 2), 3_000, 'every stream to hear both');
     const elapsed = Date.now() - revokedAt;
     assert.ok(elapsed < 3_000, `every stream heard it ${elapsed} ms after the revocation`);
-    await sleep(300);
+    // A later end of the user's: once every stream has it, each instance's follower has read past the
+    // two above (the feed is read in order, one connection keeps its order), so a repeat would be here.
+    const later = await createSession(a, user);
+    await a.call('revokeSession', later.sessionId);
+    await until(
+      () => streams.every((stream) => endedEvents(stream).some((event) => event.session_id === later.sessionId)),
+      3_000,
+      'every stream to hear the later end',
+    );
     for (const stream of streams) {
       assert.deepEqual(
         endedEvents(stream)
+          .slice(0, 2)
           .map((event) => event.session_id)
           .sort(),
         [one.sessionId, two.sessionId].sort(),
         'each ended session once, on every stream',
+      );
+      assert.deepEqual(
+        endedEvents(stream)
+          .slice(2)
+          .map((event) => event.session_id),
+        [later.sessionId],
+        'the later end once, and nothing repeated before it',
       );
       stream.close();
     }
@@ -422,6 +442,7 @@ void describe('several proxy instances: the orphan sweep', () => {
     const c = await instance({ timeoutMs: 1_500, orphanAfterMs: 500 });
     const user = freshUser();
     const { sessionId } = await createSession(c, user);
+    // Time to let pass, not a wait for nothing to happen: the session is past orphanAfterMs (500 ms).
     await sleep(800);
     vendor.queue(reply.hang());
     void c.call('sweep').catch(() => undefined);
