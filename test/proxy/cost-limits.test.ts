@@ -65,6 +65,8 @@ void describe('status checks', () => {
     vendor.queue(reply.error(503, 'SERVICE_UNAVAILABLE'));
     assert.equal((await status(proxy, 'alice', a)).status, 503);
     assert.equal((await status(proxy, 'alice', a)).body.status, 'active', 'the failure was not kept');
+    // Time to let pass (the cached answer is 100 ms old at least), not a wait for nothing to happen:
+    // the vendor call it then makes is what is checked.
     await sleep(150);
     assert.equal((await status(proxy, 'alice', a)).body.status, 'active');
     assert.equal(vendorCalls('GET', a.sessionId), 3);
