@@ -130,7 +130,10 @@ void describe('live sessions per user', () => {
     const [event] = await stream.waitForEvents(1);
     assert.deepEqual(JSON.parse(event.data!), { session_id: sessions[0].sessionId, reason: 'revoked' });
     assert.deepEqual(await liveIds(proxy, 'bob'), [bob.sessionId], 'other users keep theirs');
-    assert.ok(logs.some((entry) => entry.event === 'session-evicted' && entry.reason === 'revoked'));
+    assert.ok(
+      logs.some((entry) => entry.event === 'session-evicted' && entry.reason === 'revoked'),
+      'the eviction is logged as a revocation',
+    );
     stream.close();
   });
 

@@ -187,7 +187,7 @@ void describe('several proxy instances on one Redis', () => {
     assert.ok(confirmed, 'B confirmed the delete');
     assert.ok(tookOverAfter >= 4_000, `not before the lease lapsed (took over after ${tookOverAfter} ms)`);
     assert.equal(deletesOf(sessionId).length, 3, 'one more DELETE, from B');
-    assert.ok(!vendor.sessions.has(sessionId));
+    assert.ok(!vendor.sessions.has(sessionId), 'deleted at the vendor');
     assert.deepEqual(
       (await inspect.dueDeletes(Date.now() + 60_000, 1_000)).filter((entry) => entry.sessionId === sessionId),
       [],
@@ -219,7 +219,7 @@ void describe('several proxy instances: limits and caps count across them', () =
     for (const via of [one, two, one]) await createSession(via, user);
     const refused = await guardFetch(two.url, 'POST', BASE_PATH, user);
     assert.equal(refused.status, 429, 'the fourth create, the second on this instance');
-    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After of a second or more');
     assert.equal(await errorCode(refused), 'RATE_LIMIT_EXCEEDED');
     const other = freshUser();
     await createSession(two, other);
@@ -360,7 +360,10 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
       // A server-side revocation the vendor cannot take now is kept by the instance until Redis is back.
       vendor.queue(reply.error(503, 'SERVICE_UNAVAILABLE'));
       assert.deepEqual(await a.call('revokeSession', before.sessionId), { ended: [], failed: [before.sessionId] });
-      assert.ok(a.logs.some((entry) => entry.event === 'store-degraded'));
+      assert.ok(
+        a.logs.some((entry) => entry.event === 'store-degraded'),
+        'A logged the outage',
+      );
     } finally {
       await redis.restart();
     }
@@ -375,7 +378,10 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
       assert.ok(Date.now() < deadline, 'both instances see Redis again within 10 s');
       await sleep(100);
     }
-    assert.ok(a.logs.some((entry) => entry.event === 'store-recovered'));
+    assert.ok(
+      a.logs.some((entry) => entry.event === 'store-recovered'),
+      'A logged the recovery',
+    );
 
     // The delete A kept through the outage reaches the vendor (by its own retry timer, or this sweep).
     for (let round = 0; vendor.sessions.has(before.sessionId) && round < 30; round++) {
@@ -384,7 +390,7 @@ void describe('several proxy instances when Redis restarts or goes away', () => 
     }
     assert.ok(!vendor.sessions.has(before.sessionId), 'the delete A kept was sent');
     assert.ok(deletesOf(before.sessionId).length >= 2, 'after the refused first attempt');
-    assert.ok(!vendor.sessions.has(during.sessionId));
+    assert.ok(!vendor.sessions.has(during.sessionId), "the page's own delete reached the vendor");
 
     // And the shared registry works again across instances.
     const next = await createSession(b, user);

@@ -55,7 +55,7 @@ void describe('the registry', () => {
     assert.equal(alice[0].userId, 'alice');
     assert.equal(alice[0].createdAt, Date.parse(vendorSession.created_at));
     assert.equal(alice[0].expiresAt, Date.parse(vendorSession.expires_at));
-    assert.ok(alice[0].lastSeenAt >= before);
+    assert.ok(alice[0].lastSeenAt >= before, 'last seen no earlier than the create');
     assert.equal((await proxy.listSessions()).length, 3);
 
     await sleep(20);
@@ -123,7 +123,7 @@ void describe('revokeUser and revokeSession', () => {
     assert.equal(vendorDeletes(phone.sessionId), 1);
     assert.equal(vendorDeletes(laptop.sessionId), 1);
     assert.equal(vendorDeletes(bob.sessionId), 0);
-    assert.ok(vendor.sessions.has(bob.sessionId));
+    assert.ok(vendor.sessions.has(bob.sessionId), "bob's session still runs at the vendor");
     assert.deepEqual(
       (await proxy.listSessions()).map((s) => s.sessionId),
       [bob.sessionId],
@@ -137,8 +137,8 @@ void describe('revokeUser and revokeSession', () => {
     const a = await createSession(proxy, 'alice');
     const b = await createSession(proxy, 'alice');
     assert.deepEqual(await proxy.revokeSession(a.sessionId), { ended: [a.sessionId], failed: [] });
-    assert.ok(!vendor.sessions.has(a.sessionId));
-    assert.ok(vendor.sessions.has(b.sessionId));
+    assert.ok(!vendor.sessions.has(a.sessionId), 'the revoked session is gone at the vendor');
+    assert.ok(vendor.sessions.has(b.sessionId), 'the other session still runs at the vendor');
   });
 
   void it('an unknown user or session is {ended: [], failed: []}, never a throw', async () => {
@@ -153,7 +153,7 @@ void describe('revokeUser and revokeSession', () => {
     const { proxy } = proxyFor(vendor);
     vendor.addSession('sess_lost');
     assert.deepEqual(await proxy.revokeSession('sess_lost'), { ended: ['sess_lost'], failed: [] });
-    assert.ok(!vendor.sessions.has('sess_lost'));
+    assert.ok(!vendor.sessions.has('sess_lost'), 'deleted at the vendor');
   });
 });
 
@@ -177,7 +177,10 @@ void describe('server-side deletes are never lost', () => {
     const result = await proxy.revokeUser('alice');
     assert.deepEqual(result, { ended: [], failed: [a.sessionId] });
     assert.deepEqual(await proxy.listSessions(), [], 'revoked: no longer a live session of the registry');
-    assert.ok(logs.some((e) => e.event === 'delete-queued' && e.status === 503));
+    assert.ok(
+      logs.some((e) => e.event === 'delete-queued' && e.status === 503),
+      'the 503 is logged as a queued delete',
+    );
     assert.deepEqual((await proxy.sweep()).retried, [], 'not due before its Retry-After');
 
     const sweeps = [];
@@ -290,15 +293,18 @@ void describe('the orphan sweep', () => {
       clearInterval(checks);
     }
     assert.ok(!vendor.sessions.has(vanished.sessionId), 'the vanished page’s session is deleted at the vendor');
-    assert.ok(vendor.sessions.has(checked.sessionId));
-    assert.ok(vendor.sessions.has(streamed.sessionId));
+    assert.ok(vendor.sessions.has(checked.sessionId), 'the checked session still runs at the vendor');
+    assert.ok(vendor.sessions.has(streamed.sessionId), 'the streamed session still runs at the vendor');
     assert.deepEqual(
       (await proxy.listSessions()).map((s) => s.sessionId).sort(),
       [checked.sessionId, streamed.sessionId].sort(),
     );
     const [event] = await stream.waitForEvents(1);
     assert.deepEqual(JSON.parse(event.data!), { session_id: vanished.sessionId, reason: 'orphaned' });
-    assert.ok(logs.some((e) => e.event === 'session-orphaned'));
+    assert.ok(
+      logs.some((e) => e.event === 'session-orphaned'),
+      'the orphan is logged',
+    );
     stream.close();
   });
 
@@ -318,9 +324,9 @@ void describe('the orphan sweep', () => {
     const sweepsOfOff = () => offStore.calls.get('dueDeletes') ?? 0;
     const from = sweepsOfOff();
     await until(() => sweepsOfOff() >= from + 2, 3_000, 'two more runs of the timer (the retry queue still runs)');
-    assert.ok(vendor.sessions.has(b.sessionId));
+    assert.ok(vendor.sessions.has(b.sessionId), 'with orphanAfterMs: 0 the session still runs at the vendor');
     assert.deepEqual((await off.proxy.sweep()).orphaned, []);
-    assert.ok(vendor.sessions.has(b.sessionId));
+    assert.ok(vendor.sessions.has(b.sessionId), 'and still after an explicit sweep');
   });
 });
 
@@ -341,7 +347,7 @@ void describe('a store that is down', () => {
       guardRequest('DELETE', `${BASE_PATH}/${b.sessionId}`, { user: 'alice', cookies: [b.cookie] }),
     );
     assert.equal(deleted.status, 200);
-    assert.ok(!vendor.sessions.has(b.sessionId));
+    assert.ok(!vendor.sessions.has(b.sessionId), 'deleted at the vendor while the store is down');
 
     const health = await proxy.health();
     assert.equal(health.store, 'degraded');
@@ -354,7 +360,7 @@ void describe('a store that is down', () => {
 
     assert.equal(logs.filter((e) => e.event === 'store-degraded').length, 1);
     for (const entry of logs) assert.ok(!JSON.stringify(entry).includes('hunter2'), JSON.stringify(entry));
-    assert.ok(STORE_ERROR.includes('hunter2'));
+    assert.ok(STORE_ERROR.includes('hunter2'), "the store's error holds the password the logs must not show");
 
     store.down = false;
     await createSession(proxy, 'alice');
@@ -400,7 +406,10 @@ void describe('after the store was down', () => {
 
     // The store is back before the page's next check: the sweep must not take the outage for absence.
     assert.deepEqual((await proxy.sweep()).orphaned, []);
-    assert.ok(logs.some((e) => e.event === 'store-recovered'));
+    assert.ok(
+      logs.some((e) => e.event === 'store-recovered'),
+      'the recovery is logged',
+    );
     assert.ok(vendor.sessions.has(a.sessionId), 'still live at the vendor');
     assert.equal((await status(proxy, 'alice', a.sessionId, a.cookie)).body.status, 'active');
 
