@@ -42,7 +42,11 @@ void describe('request log', () => {
     sim.simulator.faults.update({ vendor: { offline: true } });
     await fetch(`${sim.baseUrl}/v1/widget/sessions/ws_gone`, withKey(KEY_A, 'DELETE')).catch(() => undefined);
     sim.simulator.faults.reset();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Waited for (the client sees the drop, not the simulator logging it), not 20 ms.
+    for (const deadline = Date.now() + 2_000; sim.simulator.requests.list().length === 0;) {
+      assert.ok(Date.now() < deadline, 'the dropped call was logged within 2 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     assert.deepEqual(
       sim.simulator.requests.list().map((r) => [r.method, r.session_id, r.status]),
       [['DELETE', 'ws_gone', 0]],

@@ -92,7 +92,7 @@ describe('kiosk idle reset', () => {
   it('activity inside the widget frame cancels it', async () => {
     const proxy = new FakeProxy();
     const { el, events } = await kiosk(proxy, { 'idle-timeout': '2', 'idle-warning': '1.5' });
-    await frameLoaded(frameOf(el)!);
+    await frameLoaded(frameOf(el));
     await until(() => warningOf(el) !== null, 'countdown shows', 3000);
     frameOf(el)!.contentWindow!.postMessage({ cmd: 'post', data: { type: 'konpro-widget-activity' } }, '*');
     await until(() => warningOf(el) === null, 'cancelled by the frame', 2000);
@@ -204,8 +204,8 @@ describe('reset() as one transaction', () => {
   it('ends the old widget’s camera and microphone', async () => {
     const proxy = new FakeProxy();
     const { el } = await kiosk(proxy, { 'idle-timeout': '0' });
+    await frameLoaded(frameOf(el));
     const frame = frameOf(el)!;
-    await frameLoaded(frame);
     const started = new Promise<void>((resolve) =>
       window.addEventListener(
         'message',

@@ -168,7 +168,10 @@ void describe('demo site', { skip }, () => {
     await first.getByText('You signed out.').waitFor();
     // The other tab learns of the sign-out too, and shows the sign-in form.
     await second.getByRole('heading', { name: 'Sign in to talk to the avatar' }).waitFor();
-    await sleep(1000); // Room for a second DELETE, should any tab send one.
+    // Room for a second DELETE, should any tab send one. Nothing in the pages marks a send that should
+    // not happen (the one-sender rule has its marker-timed tests in test/outbox and test/tabs): a tab
+    // that sent one would do so as it ends, before the sign-in form above showed; a second of loopback on top.
+    await sleep(1000);
     assert.deepEqual(
       (await vendorCalls(demo, { method: 'DELETE', sessionId })).map((call) => call.status),
       [200],

@@ -65,6 +65,8 @@ void describe('status checks', () => {
     vendor.queue(reply.error(503, 'SERVICE_UNAVAILABLE'));
     assert.equal((await status(proxy, 'alice', a)).status, 503);
     assert.equal((await status(proxy, 'alice', a)).body.status, 'active', 'the failure was not kept');
+    // Time to let pass (the cached answer is 100 ms old at least), not a wait for nothing to happen:
+    // the vendor call it then makes is what is checked.
     await sleep(150);
     assert.equal((await status(proxy, 'alice', a)).body.status, 'active');
     assert.equal(vendorCalls('GET', a.sessionId), 3);
@@ -128,7 +130,10 @@ void describe('live sessions per user', () => {
     const [event] = await stream.waitForEvents(1);
     assert.deepEqual(JSON.parse(event.data!), { session_id: sessions[0].sessionId, reason: 'revoked' });
     assert.deepEqual(await liveIds(proxy, 'bob'), [bob.sessionId], 'other users keep theirs');
-    assert.ok(logs.some((entry) => entry.event === 'session-evicted' && entry.reason === 'revoked'));
+    assert.ok(
+      logs.some((entry) => entry.event === 'session-evicted' && entry.reason === 'revoked'),
+      'the eviction is logged as a revocation',
+    );
     stream.close();
   });
 

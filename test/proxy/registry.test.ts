@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
-import { memoryStore, type WidgetSessionProxy } from '../../src/proxy/index.js';
+import { memoryStore, type WidgetSessionProxy, type WidgetSessionStore } from '../../src/proxy/index.js';
 import { reply, type Reply } from './support/fake-vendor.js';
 import { openStream, serve, until, type Served } from './support/event-stream.js';
 import { flakyStore, STORE_ERROR } from './support/flaky-store.js';
@@ -22,7 +22,7 @@ import {
 } from './support/harness.js';
 
 const vendor = fakeVendorForFile();
-const open: Array<WidgetSessionProxy | Served> = [];
+const open: Array<WidgetSessionProxy | Served | WidgetSessionStore> = [];
 afterEach(async () => {
   for (const item of open.splice(0)) await item.close();
 });
@@ -55,7 +55,7 @@ void describe('the registry', () => {
     assert.equal(alice[0].userId, 'alice');
     assert.equal(alice[0].createdAt, Date.parse(vendorSession.created_at));
     assert.equal(alice[0].expiresAt, Date.parse(vendorSession.expires_at));
-    assert.ok(alice[0].lastSeenAt >= before);
+    assert.ok(alice[0].lastSeenAt >= before, 'last seen no earlier than the create');
     assert.equal((await proxy.listSessions()).length, 3);
 
     await sleep(20);
@@ -123,7 +123,7 @@ void describe('revokeUser and revokeSession', () => {
     assert.equal(vendorDeletes(phone.sessionId), 1);
     assert.equal(vendorDeletes(laptop.sessionId), 1);
     assert.equal(vendorDeletes(bob.sessionId), 0);
-    assert.ok(vendor.sessions.has(bob.sessionId));
+    assert.ok(vendor.sessions.has(bob.sessionId), "bob's session still runs at the vendor");
     assert.deepEqual(
       (await proxy.listSessions()).map((s) => s.sessionId),
       [bob.sessionId],
@@ -137,8 +137,8 @@ void describe('revokeUser and revokeSession', () => {
     const a = await createSession(proxy, 'alice');
     const b = await createSession(proxy, 'alice');
     assert.deepEqual(await proxy.revokeSession(a.sessionId), { ended: [a.sessionId], failed: [] });
-    assert.ok(!vendor.sessions.has(a.sessionId));
-    assert.ok(vendor.sessions.has(b.sessionId));
+    assert.ok(!vendor.sessions.has(a.sessionId), 'the revoked session is gone at the vendor');
+    assert.ok(vendor.sessions.has(b.sessionId), 'the other session still runs at the vendor');
   });
 
   void it('an unknown user or session is {ended: [], failed: []}, never a throw', async () => {
@@ -153,7 +153,7 @@ void describe('revokeUser and revokeSession', () => {
     const { proxy } = proxyFor(vendor);
     vendor.addSession('sess_lost');
     assert.deepEqual(await proxy.revokeSession('sess_lost'), { ended: ['sess_lost'], failed: [] });
-    assert.ok(!vendor.sessions.has('sess_lost'));
+    assert.ok(!vendor.sessions.has('sess_lost'), 'deleted at the vendor');
   });
 });
 
@@ -177,7 +177,10 @@ void describe('server-side deletes are never lost', () => {
     const result = await proxy.revokeUser('alice');
     assert.deepEqual(result, { ended: [], failed: [a.sessionId] });
     assert.deepEqual(await proxy.listSessions(), [], 'revoked: no longer a live session of the registry');
-    assert.ok(logs.some((e) => e.event === 'delete-queued' && e.status === 503));
+    assert.ok(
+      logs.some((e) => e.event === 'delete-queued' && e.status === 503),
+      'the 503 is logged as a queued delete',
+    );
     assert.deepEqual((await proxy.sweep()).retried, [], 'not due before its Retry-After');
 
     const sweeps = [];
@@ -273,6 +276,7 @@ void describe('the orphan sweep', () => {
     const served = await serve(proxy);
     open.push(served);
     const vanished = await createSession(proxy, 'alice');
+    const vanishedAt = Date.now();
     const checked = await createSession(proxy, 'alice');
     const streamed = await createSession(proxy, 'alice');
     const stream = await openStream(served.url, { user: 'alice', sessions: [streamed.sessionId] });
@@ -280,34 +284,49 @@ void describe('the orphan sweep', () => {
 
     const checks = setInterval(() => void status(proxy, 'alice', checked.sessionId, checked.cookie), 100);
     try {
-      await sleep(600);
+      // Not a wait for nothing to happen (the awaited sweep decides what it ends): time for the vanished
+      // page's session, and any other a page did not show, to be past orphanAfterMs (400 ms), with room.
+      await sleep(Math.max(0, vanishedAt + 600 - Date.now()));
       const result = await proxy.sweep();
       assert.deepEqual(result.orphaned, [vanished.sessionId]);
     } finally {
       clearInterval(checks);
     }
     assert.ok(!vendor.sessions.has(vanished.sessionId), 'the vanished page’s session is deleted at the vendor');
-    assert.ok(vendor.sessions.has(checked.sessionId));
-    assert.ok(vendor.sessions.has(streamed.sessionId));
+    assert.ok(vendor.sessions.has(checked.sessionId), 'the checked session still runs at the vendor');
+    assert.ok(vendor.sessions.has(streamed.sessionId), 'the streamed session still runs at the vendor');
     assert.deepEqual(
       (await proxy.listSessions()).map((s) => s.sessionId).sort(),
       [checked.sessionId, streamed.sessionId].sort(),
     );
     const [event] = await stream.waitForEvents(1);
     assert.deepEqual(JSON.parse(event.data!), { session_id: vanished.sessionId, reason: 'orphaned' });
-    assert.ok(logs.some((e) => e.event === 'session-orphaned'));
+    assert.ok(
+      logs.some((e) => e.event === 'session-orphaned'),
+      'the orphan is logged',
+    );
     stream.close();
   });
 
   void it('runs by itself on its timer; orphanAfterMs: 0 turns it off', async () => {
+    const offStore = flakyStore();
     const on = proxyFor(vendor, { orphanAfterMs: 200 }, { sweepIntervalMs: 50 });
-    const off = proxyFor(vendor, { orphanAfterMs: 0 }, { sweepIntervalMs: 50 });
+    const off = proxyFor(vendor, { orphanAfterMs: 0, store: offStore }, { sweepIntervalMs: 50 });
+    open.push(offStore); // (closed after the proxy that uses it)
     const a = await createSession(on.proxy, 'alice');
     const b = await createSession(off.proxy, 'alice');
+    const bCreatedAt = Date.now();
     await until(() => !vendor.sessions.has(a.sessionId), 3_000, 'the orphan delete');
-    await sleep(300);
-    assert.ok(vendor.sessions.has(b.sessionId));
+    // Each run of off's timer asks its store for due deletes once its orphan step is done, and runs
+    // never overlap: of two such calls made after b is as old as on's orphanAfterMs, the second's run
+    // began after that moment, so a whole sweep of off's ran with b old enough to end, and ended nothing.
+    await sleep(Math.max(0, bCreatedAt + 200 - Date.now()));
+    const sweepsOfOff = () => offStore.calls.get('dueDeletes') ?? 0;
+    const from = sweepsOfOff();
+    await until(() => sweepsOfOff() >= from + 2, 3_000, 'two more runs of the timer (the retry queue still runs)');
+    assert.ok(vendor.sessions.has(b.sessionId), 'with orphanAfterMs: 0 the session still runs at the vendor');
     assert.deepEqual((await off.proxy.sweep()).orphaned, []);
+    assert.ok(vendor.sessions.has(b.sessionId), 'and still after an explicit sweep');
   });
 });
 
@@ -328,7 +347,7 @@ void describe('a store that is down', () => {
       guardRequest('DELETE', `${BASE_PATH}/${b.sessionId}`, { user: 'alice', cookies: [b.cookie] }),
     );
     assert.equal(deleted.status, 200);
-    assert.ok(!vendor.sessions.has(b.sessionId));
+    assert.ok(!vendor.sessions.has(b.sessionId), 'deleted at the vendor while the store is down');
 
     const health = await proxy.health();
     assert.equal(health.store, 'degraded');
@@ -341,7 +360,7 @@ void describe('a store that is down', () => {
 
     assert.equal(logs.filter((e) => e.event === 'store-degraded').length, 1);
     for (const entry of logs) assert.ok(!JSON.stringify(entry).includes('hunter2'), JSON.stringify(entry));
-    assert.ok(STORE_ERROR.includes('hunter2'));
+    assert.ok(STORE_ERROR.includes('hunter2'), "the store's error holds the password the logs must not show");
 
     store.down = false;
     await createSession(proxy, 'alice');
@@ -368,18 +387,34 @@ void describe('after the store was down', () => {
     const a = await createSession(proxy, 'alice');
     store.down = true;
     // Longer than orphanAfterMs: the page's checks go on, but none of them reaches the registry.
-    const checks = setInterval(() => void status(proxy, 'alice', a.sessionId, a.cookie), 50);
-    await sleep(600);
+    let answered = 0;
+    const checks = setInterval(
+      () =>
+        void status(proxy, 'alice', a.sessionId, a.cookie).then((answer) => {
+          if (answer.status === 200 && answer.body.status === 'active') answered++;
+        }),
+      50,
+    );
+    const downAt = Date.now();
+    await until(
+      () => answered >= 3 && Date.now() - downAt >= 600,
+      5_000,
+      `three checks answered "active" through an outage of twice orphanAfterMs (${answered} answered)`,
+    );
     clearInterval(checks);
     store.down = false;
 
     // The store is back before the page's next check: the sweep must not take the outage for absence.
     assert.deepEqual((await proxy.sweep()).orphaned, []);
-    assert.ok(logs.some((e) => e.event === 'store-recovered'));
+    assert.ok(
+      logs.some((e) => e.event === 'store-recovered'),
+      'the recovery is logged',
+    );
     assert.ok(vendor.sessions.has(a.sessionId), 'still live at the vendor');
     assert.equal((await status(proxy, 'alice', a.sessionId, a.cookie)).body.status, 'active');
 
-    // A page that then goes silent for orphanAfterMs is an orphan as ever.
+    // A page that then goes silent for orphanAfterMs is an orphan as ever. (A time to let pass, not a
+    // wait for nothing to happen: past orphanAfterMs, 300 ms, since that check and the recovery, with room.)
     await sleep(700);
     assert.deepEqual((await proxy.sweep()).orphaned, [a.sessionId]);
   });
@@ -402,7 +437,14 @@ void describe('sessions created while the store is down', () => {
 
     // The first store call that succeeds (here a health check) ends the outage; the catch-up follows.
     assert.deepEqual(await proxy.health(), { store: 'ok' });
-    await sleep(50);
+    const registered = async () => (await store.list({ userId: 'alice' })).map((session) => session.sessionId);
+    for (const deadline = Date.now() + 2_000; !(await registered()).includes(during.sessionId);) {
+      assert.ok(Date.now() < deadline, 'the catch-up registers the session created during the outage');
+      await sleep(5);
+    }
+    // listSessions waits for a catch-up still running (and runs one for anything left): after it,
+    // the store holds all that will be registered, so the session ended meanwhile is surely not there.
+    await proxy.listSessions({ userId: 'alice' });
     assert.deepEqual(
       (await store.list({ userId: 'alice' })).map((session) => session.sessionId),
       [before.sessionId, during.sessionId],
@@ -438,6 +480,9 @@ void describe('close()', () => {
       const total = () => [...store.calls.values()].reduce((a, b) => a + b, 0);
       const calls = total();
       const requests = vendor.requests.length;
+      // Every timer of this proxy ran every 20 ms, and timers run in the order they are due: one left
+      // running is due long before this wait ends and runs first (its store call is made at once),
+      // however slow the machine. The check of active timers below is the other half.
       await new Promise((resolve) => setTimeout(resolve, 200));
       if (total() !== calls || vendor.requests.length !== requests) {
         console.error('background work after close()');

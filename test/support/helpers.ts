@@ -62,9 +62,11 @@ export async function activeGuard(attributes: Record<string, string> = {}): Prom
  * Waits until the frame's document has loaded (it posts test-widget-loaded), or fails with a message
  * naming the frame after `timeoutMs`: a frame that never loads fails its test, by name, instead of
  * leaving it to hang (or to pass without ever having had a widget). A same-origin frame that loaded
- * before this was called (its message already gone) is seen from its document.
+ * before this was called (its message already gone) is seen from its document. No frame at all fails
+ * at once, saying so.
  */
-export function frameLoaded(frame: HTMLIFrameElement, timeoutMs = 10_000): Promise<void> {
+export function frameLoaded(frame: HTMLIFrameElement | null | undefined, timeoutMs = 10_000): Promise<void> {
+  if (!frame) return Promise.reject(new Error('no widget frame to wait for: the guard has none mounted'));
   return new Promise((resolve, reject) => {
     const finish = (error?: Error) => {
       window.removeEventListener('message', onMessage);

@@ -307,10 +307,13 @@ void describe('redisStore follow', () => {
     for (let i = 0; i < 5; i++) during.push(await publisher.publish(ended(`during-${i}`)));
 
     await waitFor('every entry', () => seen.length >= 6);
-    await new Promise((r) => setTimeout(r, 200));
+    // One more entry: once it is heard, the follower has read past the others (it reads the feed in
+    // order), so a repeat of any of them would be here.
+    const marker = await publisher.publish(ended('marker'));
+    await waitFor('the marker', () => seen.some((event) => event.id === marker));
     assert.deepEqual(
       seen.map((event) => event.id),
-      [first, ...during],
+      [first, ...during, marker],
     );
     stop.abort();
   });
@@ -345,13 +348,17 @@ void describe('redisStore follow', () => {
     const afterIds = [await publisher.publish(ended('after-1')), await publisher.publish(ended('after-2'))];
 
     await waitFor('the entries after the restart', () => seen.length >= 3, 10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // One more entry: once it is heard, the follower has read past the others (it reads the feed in
+    // order), so a repeat of any of them would be here.
+    const marker = await publisher.publish(ended('marker'));
+    await waitFor('the marker', () => seen.some((event) => event.id === marker));
     assert.deepEqual(
       seen.map((event) => [event.id, event.sessionId]),
       [
         [before, 'before'],
         [afterIds[0], 'after-1'],
         [afterIds[1], 'after-2'],
+        [marker, 'marker'],
       ],
     );
     stop.abort();
@@ -363,13 +370,16 @@ void describe('redisStore follow', () => {
     const stop = new AbortController();
     const other = new AbortController();
     const seen: EndedEvent[] = [];
+    const seenByOther: EndedEvent[] = [];
     const before = (await feedConnections()).length;
     await s.follow((event) => seen.push(event), stop.signal);
-    await s.follow(() => undefined, other.signal);
+    await s.follow((event) => seenByOther.push(event), other.signal);
     await waitFor('one blocking read for both followers', async () => (await feedConnections()).length === before + 1);
     stop.abort();
-    await s.publish(ended('after-stop'));
-    await new Promise((r) => setTimeout(r, 200));
+    const afterStop = await s.publish(ended('after-stop'));
+    // The follower still following shares the read and hears each entry in the same turn as the other
+    // would: once it has this one, the stopped one would have too.
+    await waitFor('the other follower to hear it', () => seenByOther.some((event) => event.id === afterStop));
     assert.equal(seen.length, 0, 'a stopped follower hears nothing');
     other.abort();
     await waitFor('the blocking read to end', async () => (await feedConnections()).length === before);
@@ -520,6 +530,9 @@ void describe('redisStore input and packaging', () => {
       [...specifiers].filter((specifier) => /^(redis|@redis\/)/.test(specifier)),
       [],
     );
-    assert.ok(![...seen].some((file) => file.endsWith('redis-store.ts')));
+    assert.ok(
+      ![...seen].some((file) => file.endsWith('redis-store.ts')),
+      'the main entry does not reach redis-store.ts',
+    );
   });
 });
