@@ -102,7 +102,7 @@ export const INTERNAL_PROPERTIES = `
   tombstoneMs backoff timeoutMs baseMs capMs ttlMs pollMs retryAfterMs deadline onDeadline onWake
   heartbeatMs rearm check intervalMs onAnswer checkNow prefixes onResponse onTerminated onMessage onEvent
   onUnavailable lastId reconnect feed show useProxy onDroppedDelete handBack handedBack answered written
-  journal timedOut
+  journal perhapsOut
 `
   .trim()
   .split(/\s+/);

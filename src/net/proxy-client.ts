@@ -16,8 +16,12 @@ export interface ProxyAnswer {
   /** Parsed JSON body; `undefined` when empty or not JSON, {@link MALFORMED} when unreadable. */
   body: unknown;
   retryAfterMs?: number;
-  /** No answer within the time limit: the request was abandoned, but may still be at the server (keepalive). */
-  timedOut?: true;
+  /**
+   * No answer, and the request may still be at the server: it timed out (an abort does not reach a
+   * keepalive request there), or the connection failed while the browser was online (the server may
+   * be working on it still). Not set when the browser was offline as it was sent.
+   */
+  perhapsOut?: true;
 }
 
 export interface ProxyRequestOptions {
@@ -36,6 +40,7 @@ export async function callProxy(
 ): Promise<ProxyAnswer> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const signal = options.signal ? anySignal(timeout, options.signal) : timeout;
+  const online = typeof navigator === 'undefined' || navigator.onLine !== false;
   let response: Response;
   try {
     response = await fetchImpl(url, {
@@ -49,7 +54,9 @@ export async function callProxy(
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    return timeout.aborted ? { status: 0, body: undefined, timedOut: true } : { status: 0, body: undefined };
+    return timeout.aborted || online
+      ? { status: 0, body: undefined, perhapsOut: true }
+      : { status: 0, body: undefined };
   }
   let body: unknown;
   try {

@@ -234,9 +234,10 @@ export class DeleteWorker {
         return;
       }
       this.#inflight = undefined;
-      // A request given up on at its time limit may still be at the server (an abort does not reach a
-      // keepalive request there): its mark stays, and the next attempt waits out its lifetime.
-      const stillOut = answer.timedOut ? sentAt + requestLifetimeMs(outbox.options) : undefined;
+      // No answer, and the request may still be at the server (timed out: an abort does not reach a
+      // keepalive request there; or a connection lost while online): its mark stays, and the next
+      // attempt waits out its lifetime.
+      const stillOut = answer.perhapsOut ? sentAt + requestLifetimeMs(outbox.options) : undefined;
       if (!stillOut) outbox.journal.answered(entry.url, sentAt);
       this.#to(WorkerPhase.Backoff);
       const verdict = classifyDeleteAnswer(answer);

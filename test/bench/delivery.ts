@@ -253,7 +253,7 @@ export async function measureDelivery(
     rounds: SCENARIOS.length,
     perRound: options.quick ? 10 : 25,
     // A page closed mid-request leaves its delete to the next page after 1.5x the attempt's limit (15 s).
-    drainLimitMs: options.quick ? 20_000 : 90_000,
+    drainLimitMs: options.quick ? 40_000 : 90_000,
     offline: options.quick ? [500, 1000] : [800, 2000],
   };
   const runs: Run[] = [];
