@@ -96,8 +96,10 @@ function connectClient(url: string, commandTimeoutMs: number) {
     // Raw replies (arrays) are the same shape on every client version and server.
     RESP: 2,
     // While Redis is away a command rejects at once: the proxy degrades instead of queueing requests.
-    // No client `commandOptions.timeout`: it costs an `AbortSignal.timeout` per command and only covers the
-    // wait before the command is written, not the reply; the store's own deadline (`withDeadline`) covers that.
+    // No client command timeout (the client's default is 5 s): it costs an `AbortSignal.timeout` and its
+    // listener per command and only covers the wait before the command is written, not the reply; the
+    // store's own deadline (`withDeadline`) covers that. 0 turns it off.
+    commandOptions: { timeout: 0 },
     disableOfflineQueue: true,
     socket: {
       connectTimeout: commandTimeoutMs,
