@@ -38,6 +38,10 @@ const SIMULATOR = {
   message: 'The demo site uses the library and its own helpers (demo/http.ts), not the simulator’s.',
 };
 
+const ASSERT_MESSAGE =
+  'Give assert.ok / assert a message saying what a user would notice is wrong: without one, a failure ' +
+  'in Node 20 under tsx hangs until the file times out and names no test (nodejs/node#52962).';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test-results/**', 'test/types/**', '.tmp/**'] },
   js.configs.recommended,
@@ -94,6 +98,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       // Tests patch timers and fetch on purpose.
       '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  {
+    // Node's test runner: in Node 20 a failing assert.ok(x) without a message makes the runner re-read
+    // the test's source to build one, which under tsx takes so long that the file runs into its time
+    // limit and no test is named (nodejs/node#52962). The browser suites (as web-test-runner.config.mjs
+    // lists them) use chai's expect instead.
+    files: ['test/**/*.ts', 'demo/**/*.test.ts'],
+    ignores: [
+      'test/{element,session,detection,outbox,tabs,platform,teardown,net,shared,push}/**/*.ts',
+      '!**/*.node.test.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='assert'][callee.property.name='ok'][arguments.length<2]",
+          message: ASSERT_MESSAGE,
+        },
+        { selector: "CallExpression[callee.name='assert'][arguments.length<2]", message: ASSERT_MESSAGE },
+      ],
     },
   },
   {

@@ -68,7 +68,10 @@ void describe('demo server', () => {
       'text/javascript; charset=utf-8',
     );
     const traversal = await rawRequest(origin, 'GET', '/assets/..%2F..%2Fserver.ts');
-    assert.ok('status' in traversal && traversal.status === 404);
+    assert.ok(
+      'status' in traversal && traversal.status === 404,
+      'an encoded ../ path out of /assets/ was not refused with 404',
+    );
   });
 
   void it(

@@ -135,7 +135,7 @@ void describe('vendor docs: Delete Widget Session', () => {
     const answer = await rawRequest(sim.origin, 'DELETE', `/konpro/v1/widget/sessions/${id}`, {
       'Content-Type': 'application/json',
     });
-    assert.ok(!('error' in answer));
+    assert.ok(!('error' in answer), 'the DELETE without x-api-key got no HTTP answer at all');
     assert.equal(answer.status, 401);
     assert.equal(JSON.parse(answer.text).error.code, 'INVALID_API_KEY');
   });

@@ -68,7 +68,7 @@ export function assertVendorError(answer: Answer, status: number, code: string):
   const body: unknown = answer.body;
   assert.ok(isErrorBody(body), answer.text);
   assert.equal(body.error.code, code);
-  assert.ok(body.error.message.length > 0);
+  assert.ok(body.error.message.length > 0, `the ${code} error says nothing in its message: ${answer.text}`);
   assert.deepEqual(Object.keys(body).sort(), ['error', 'request_id']);
   for (const key of Object.keys(body.error))
     assert.ok(['code', 'message', 'details'].includes(key), `unexpected error field ${key}`);

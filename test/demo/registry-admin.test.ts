@@ -58,7 +58,7 @@ void describe('demo registry', () => {
 
     const ada = (await registry()).find((u) => u.user_id === 'person:Ada');
     assert.equal(ada?.devices, 2);
-    assert.ok(Date.parse(ada.last_seen_at) > 0);
+    assert.ok(Date.parse(ada.last_seen_at) > 0, `the registry shows no last-seen time for Ada: ${ada.last_seen_at}`);
 
     const signOut = await fetch(`${origin}/auth/signout`, {
       method: 'POST',

@@ -34,7 +34,10 @@ void describe('widget runtime', () => {
     assert.equal(answer.body.session_id, id);
     assert.equal(answer.body.agentic_avatar_id, 'avatar_rt');
     assert.equal(answer.body.status, 'active');
-    assert.ok(Math.abs(Date.parse(answer.body.server_time) - Date.now()) < 5000);
+    assert.ok(
+      Math.abs(Date.parse(answer.body.server_time) - Date.now()) < 5000,
+      `the runtime's server_time ${answer.body.server_time} is more than 5 s off this clock`,
+    );
     assert.equal(typeof answer.body.avatar.name, 'string');
     assert.match(answer.body.avatar.greeting, /simulated Konpro avatar/);
     assert.equal(answer.headers.get('access-control-allow-origin'), '*');

@@ -64,11 +64,11 @@ void describe('static files', () => {
 
   void it('answers HEAD without a body and refuses other methods', async () => {
     const head = await rawRequest(sim.origin, 'HEAD', '/konpro/widget/embed.js');
-    assert.ok(!('error' in head));
+    assert.ok(!('error' in head), 'the HEAD request got no HTTP answer at all');
     assert.equal(head.status, 200);
     assert.equal(head.text, '');
     const put = await rawRequest(sim.origin, 'PUT', '/konpro/widget/embed.js', {}, 'x');
-    assert.ok(!('error' in put));
+    assert.ok(!('error' in put), 'the PUT request got no HTTP answer at all');
     assert.equal(put.status, 405);
   });
 

@@ -34,7 +34,10 @@ void describe('POST /v1/widget/sessions', () => {
     assert.deepEqual(Object.keys(answer.body).sort(), SESSION_KEYS);
     assert.equal(answer.body.status, 'active');
     assert.equal(answer.body.agentic_avatar_id, 'avatar_1');
-    assert.ok(isValidSessionId(answer.body.session_id));
+    assert.ok(
+      isValidSessionId(answer.body.session_id),
+      `the vendor created a session with an invalid id: ${answer.body.session_id}`,
+    );
     assert.match(answer.body.session_id, /^ws_[A-Za-z0-9]{24}$/);
     assert.match(answer.body.created_at, ISO);
     assert.match(answer.body.expires_at, ISO);

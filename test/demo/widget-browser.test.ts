@@ -158,8 +158,14 @@ void describe('simulated widget in Chromium', { skip }, () => {
     const activity = await tab.evaluate(() =>
       (window as unknown as Recorded).messages.filter((m) => m.data?.type === 'konpro-widget-activity'),
     );
-    assert.ok(activity.length >= 1);
-    assert.ok(activity.every((m: { origin: string }) => m.origin === widgetOrigin));
+    assert.ok(
+      activity.length >= 1,
+      'input in the widget frame sent the page no activity message (a kiosk would go idle)',
+    );
+    assert.ok(
+      activity.every((m: { origin: string }) => m.origin === widgetOrigin),
+      'an activity message came from an origin other than the widget’s',
+    );
 
     const revoked = await consoleCall(`sessions/${sessionId}/revoke`);
     assert.deepEqual(revoked, {

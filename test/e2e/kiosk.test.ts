@@ -28,7 +28,7 @@ const warningOf = (page: Page) => page.locator('konpro-widget-guard [part~="warn
 async function liveSession(page: Page): Promise<string> {
   await page.locator('konpro-widget-guard[state="active"]').waitFor();
   const { sessionId } = await widget(page);
-  assert.ok(sessionId);
+  assert.ok(sessionId, 'the active guard shows a widget with no session id');
   await avatarLive(page);
   return sessionId;
 }

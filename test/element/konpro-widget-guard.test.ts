@@ -298,7 +298,7 @@ describe('<konpro-widget-guard> detecting termination in responses', () => {
 describe('<konpro-widget-guard> messages from the widget frame', () => {
   async function loadedGuard(attributes: Record<string, string> = {}) {
     const guard = await activeGuard(attributes);
-    await frameLoaded(frameOf(guard)!);
+    await frameLoaded(frameOf(guard));
     return guard;
   }
 
@@ -344,7 +344,7 @@ describe('<konpro-widget-guard> messages from the widget frame', () => {
       'widget-src': `${here.protocol}//${otherHost}:${here.port}${WIDGET}`,
       'widget-origin': location.origin,
     });
-    await frameLoaded(frameOf(guard)!);
+    await frameLoaded(frameOf(guard));
     frameOf(guard)!.contentWindow!.postMessage(
       { cmd: 'post', data: { type: 'konpro-session-terminated', session_id: guard.sessionId } },
       '*',

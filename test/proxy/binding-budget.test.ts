@@ -145,7 +145,10 @@ void describe('binding cookies of one browser', () => {
         vendor.requests.map((r) => r.method),
         ['POST'],
       );
-      assert.ok(!browser.boundIds().includes(first.session_id));
+      assert.ok(
+        !browser.boundIds().includes(first.session_id),
+        'the expired oldest session is still bound after the new one',
+      );
     } finally {
       Date.now = realNow;
     }
@@ -178,7 +181,7 @@ void describe('binding cookies of one browser', () => {
     assert.equal(vendor.sessions.has(ids[0]), false, 'deleted at the vendor');
     const listed = (await proxy.listSessions({ userId: 'alice' })).map((session) => session.sessionId);
     assert.ok(!listed.includes(ids[0]), 'no longer listed as live');
-    assert.ok(listed.includes(created.body.session_id));
+    assert.ok(listed.includes(created.body.session_id), 'the new session is not listed as live for alice');
     const [event] = await stream.waitForEvents(1);
     assert.deepEqual(JSON.parse(event.data!), { session_id: ids[0], reason: 'revoked' });
     stream.close();

@@ -46,7 +46,10 @@ void describe('binding cookie defaults', () => {
     for (const answer of [publicHost, upstreamHost]) {
       assert.equal(answer.status, 201, answer.text);
       assert.match(answer.setCookie[0], /^__Host-kwg_/);
-      assert.ok(attributes(answer.setCookie[0]).includes('Secure'));
+      assert.ok(
+        attributes(answer.setCookie[0]).includes('Secure'),
+        'the session cookie for an https page is not Secure',
+      );
     }
   });
 
@@ -62,7 +65,10 @@ void describe('binding cookie defaults', () => {
         const answer = await send(proxy, create(page, origin));
         assert.equal(answer.status, 201, answer.text);
         assert.match(answer.setCookie[0], /^kwg_[A-Za-z0-9_-]{16}=/, `${page}, Origin ${origin}`);
-        assert.ok(!answer.setCookie[0].includes('Secure'));
+        assert.ok(
+          !answer.setCookie[0].includes('Secure'),
+          `${page}, Origin ${origin}: the cookie is Secure, so a browser on http drops it`,
+        );
         const jar = new CookieJar(page);
         jar.store(answer.setCookie);
         assert.equal(jar.names().length, 1, 'a browser on http://localhost keeps it');
@@ -81,7 +87,7 @@ void describe('binding cookie defaults', () => {
   void it('are plain with cookie.secure: false (an explicit choice)', async () => {
     const answer = await send(proxyFor({ cookie: { secure: false } }), create(SITE, SITE));
     assert.match(answer.setCookie[0], /^kwg_/);
-    assert.ok(!answer.setCookie[0].includes('Secure'));
+    assert.ok(!answer.setCookie[0].includes('Secure'), 'cookie.secure: false still set a Secure cookie');
   });
 
   void it('still honour, and clear, a binding a browser got before the default changed (kwg_, no Secure)', async () => {

@@ -65,7 +65,7 @@ void describe('GET {proxy}/events', () => {
     assert.equal(result.ended.length, 2);
     for (const stream of [phoneStream, laptopStream]) {
       const events = await stream.waitForEvents(2, 1_000);
-      assert.ok(Date.now() - started < 1_000);
+      assert.ok(Date.now() - started < 1_000, `the revocation reached a stream only after ${Date.now() - started} ms`);
       assert.deepEqual(
         events.map((e) => e.event),
         ['ended', 'ended'],
@@ -128,7 +128,10 @@ void describe('GET {proxy}/events', () => {
       [b.sessionId, c.sessionId],
       'nothing lost, nothing twice',
     );
-    assert.ok(compareFeedIds(events[0].id!, seen.id!) > 0);
+    assert.ok(
+      compareFeedIds(events[0].id!, seen.id!) > 0,
+      'the resumed stream repeated an event from before the id it resumed from',
+    );
     resumed.close();
   });
 
@@ -225,7 +228,10 @@ void describe('GET {proxy}/events', () => {
     const tabB = await openStream(url, { user: 'alice', sessions: [mine.sessionId] });
     const [before] = await proxy.listSessions({ userId: 'alice' });
     await tabA.waitForComments(3);
-    assert.ok(tabA.comments.filter((c) => c === 'ping').length >= 2);
+    assert.ok(
+      tabA.comments.filter((c) => c === 'ping').length >= 2,
+      'fewer than 2 `: ping` heartbeats in the first 3 comments',
+    );
     const [after] = await proxy.listSessions({ userId: 'alice' });
     assert.ok(after.lastSeenAt > before.lastSeenAt, 'touched by the heartbeat');
     assert.equal(after.pages, 2, 'two open streams report it');

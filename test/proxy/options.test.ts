@@ -22,7 +22,7 @@ function rejects(changes: Record<string, unknown>, fix: RegExp): void {
   assert.throws(
     () => createWidgetSessionProxy({ ...valid, ...changes }),
     (error: unknown) => {
-      assert.ok(error instanceof TypeError);
+      assert.ok(error instanceof TypeError, 'a bad option threw something other than a TypeError');
       remember(error.message);
       assert.match(error.message, /^konpro-widget-guard\/proxy: /);
       assert.match(error.message, fix);

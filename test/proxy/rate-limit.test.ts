@@ -29,7 +29,10 @@ void describe('StoreRateLimit', () => {
     for (const limit of [a, b, a]) assert.deepEqual(await limit.take('alice'), { allowed: true });
     const refused = await b.take('alice');
     assert.equal(refused.allowed, false);
-    assert.ok(!refused.allowed && refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 10);
+    assert.ok(
+      !refused.allowed && refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 10,
+      `the refusal’s Retry-After is not 1 to 10 s: ${JSON.stringify(refused)}`,
+    );
     assert.deepEqual(await a.take('bob'), { allowed: true }, 'keys count apart');
     const reads = new StoreRateLimit('read', 3, 10_000, guarded(store));
     assert.deepEqual(await reads.take('alice'), { allowed: true }, 'limits count apart');

@@ -63,12 +63,15 @@ void describe('POST {basePath}', () => {
     const attributes = answer.setCookie[0].split('; ');
     const [name, value] = attributes[0].split('=') as [string, string];
     assert.match(name, /^__Host-kwg_[A-Za-z0-9_-]{16}$/, 'the __Host- prefix by default on https (issue 13, item 4)');
-    assert.ok(!name.includes(sessionId));
+    assert.ok(!name.includes(sessionId), 'the cookie name gives away the session id');
     assert.equal(value.split('.')[0], sessionId);
     assert.ok(!value.includes('alice'), 'the user id itself is not in the cookie');
-    assert.ok(attributes.includes('HttpOnly'));
-    assert.ok(attributes.includes('SameSite=Strict'));
-    assert.ok(attributes.includes('Path=/'));
+    assert.ok(attributes.includes('HttpOnly'), 'the session cookie is not HttpOnly: page scripts can read it');
+    assert.ok(
+      attributes.includes('SameSite=Strict'),
+      'the session cookie is not SameSite=Strict: cross-site requests carry it',
+    );
+    assert.ok(attributes.includes('Path=/'), 'the session cookie is not Path=/');
     assert.ok(attributes.includes('Secure'), 'https request, secure: "auto"');
     const maxAge = Number(attributes.find((a) => a.startsWith('Max-Age='))!.slice(8));
     assert.ok(Math.abs(maxAge - (3600 + 86_400)) <= 2, `Max-Age ${maxAge}`);
@@ -86,7 +89,10 @@ void describe('POST {basePath}', () => {
       }),
     );
     assert.equal(plain.status, 201);
-    assert.ok(!plain.setCookie[0].includes('Secure'));
+    assert.ok(
+      !plain.setCookie[0].includes('Secure'),
+      'plain http on loopback got a Secure cookie, which the browser there drops',
+    );
 
     const custom = makeProxy(vendor, { cookie: { namePrefix: '__Host-w_', secure: true, sameSite: 'Lax' } }).proxy;
     const answer = await send(

@@ -164,7 +164,7 @@ void describe('vendor error text', () => {
     assertError(answer, 403, 'SESSION_TERMINATED');
     assert.equal(answer.body.error.details.session_id, 'sess_1');
     assert.equal(classifyResponse(answer.status, answer.body).verdict, Verdict.Ended);
-    assert.ok(!answer.text.includes(account));
+    assert.ok(!answer.text.includes(account), 'the answer carries the vendor account named in its error');
   });
 });
 
@@ -260,7 +260,10 @@ void describe('vendor answers the proxy turns into errors', () => {
     for (const [method, vendorReply] of cases) {
       const answer = await withVendorReply(method, [vendorReply]);
       assertError(answer, 502, 'UPSTREAM_BAD_RESPONSE');
-      assert.ok(!answer.text.includes('maintenance') && !answer.text.includes('<html>'));
+      assert.ok(
+        !answer.text.includes('maintenance') && !answer.text.includes('<html>'),
+        `the vendor’s bad ${method} reply reached the browser as it was`,
+      );
       if (method === 'DELETE') assert.equal(answer.setCookie.length, 0, 'the binding stays for a retry');
     }
   });

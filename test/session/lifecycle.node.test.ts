@@ -51,7 +51,7 @@ void describe('lifecycle transitions', () => {
     same(life, at(GuardState.Starting, { held: 'a', shown: 'a' }));
     life = transition(life, { type: 'active' });
     assert.equal(life.state, GuardState.Active);
-    assert.ok(isSettled(life, 'a'));
+    assert.ok(isSettled(life, 'a'), 'the active session id is not settled: setting it again would restart it');
     life = transition(life, { type: 'ended' });
     same(life, at(GuardState.Terminated, { shown: 'a', ended: 'a' }));
     assert.ok(isSettled(life, 'a'), 'setting the ended id again neither mounts nor refuses it');
@@ -60,8 +60,8 @@ void describe('lifecycle transitions', () => {
     assert.ok(!isSettled(loggedOutStart, 'b'), 'a released id was never ended: it may be shown again');
     assert.equal(sessionToDelete(loggedOutStart), 'b', 'and it is still what a later logout deletes');
     assert.equal(transition(life, { type: 'mount', sessionId: 'a' }), life);
-    assert.ok(!isSettled(life, 'b'));
-    assert.ok(!isSettled(life, null));
+    assert.ok(!isSettled(life, 'b'), 'an id other than the ended one counts as settled: it would not be shown');
+    assert.ok(!isSettled(life, null), 'no session id (null) counts as settled');
   });
 
   void it('mount refused → ended; released → idle; unset keeps an ended panel and a start under way', () => {

@@ -14,7 +14,7 @@ void describe('retryDelay', () => {
           const delay = retryDelay(attempt, undefined, DEFAULT_BACKOFF, () => r);
           const ceiling = Math.min(DEFAULT_BACKOFF.capMs, DEFAULT_BACKOFF.baseMs * 2 ** (Math.max(attempt, 1) - 1));
           assert.ok(delay >= 0 && delay <= ceiling, `${delay} within ${ceiling}`);
-          assert.ok(Number.isInteger(delay));
+          assert.ok(Number.isInteger(delay), `the retry delay ${delay} ms is not a whole number`);
         },
       ),
     );
