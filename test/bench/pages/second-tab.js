@@ -85,4 +85,17 @@ window.fireFloor = (id) => {
   return { at, returnedAt: clock() };
 };
 
+/**
+ * Tab A, the floor doing in tab A what the guard does there too: the message first, then its
+ * own frame out (about:blank, then remove), in the same task, as guarantee 1 asks of tab A's
+ * widget. The two tabs may share one renderer's main thread, so tab B can wait for this.
+ */
+window.fireFloorBoth = (id) => {
+  const at = clock();
+  floorChannel.postMessage({ id });
+  floorFrame.src = 'about:blank';
+  floorFrame.remove();
+  return { at, returnedAt: clock() };
+};
+
 window.benchReady = true;
