@@ -1,7 +1,10 @@
 /**
  * Keyed hashes for the proxy: binding cookies, their names and the opaque
- * ids in log lines. Web Crypto only, so the proxy runs on any Fetch-API
- * runtime.
+ * ids in log lines. Web Crypto, so the proxy runs on any Fetch-API runtime;
+ * where `node:crypto` is at hand (Node, Bun, Deno, through
+ * `process.getBuiltinModule`), its HMAC instead: the same bytes, computed in
+ * the calling thread, where a Web Crypto HMAC is a job on another thread that
+ * costs more than the request's own work.
  *
  * Every use names its purpose (a domain) and length-prefixes its parts, so a
  * value made for one purpose never verifies for another and no two lists of
@@ -10,12 +13,30 @@
 
 const encoder = new TextEncoder();
 
+/** The part of `node:crypto` a signer uses. */
+interface NodeHmac {
+  createHmac(algorithm: 'sha256', key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array } };
+}
+
+/** `node:crypto`, where the runtime has it (without importing it: the proxy also runs where it does not). */
+function nodeCrypto(): NodeHmac | undefined {
+  const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const crypto = runtime?.getBuiltinModule?.('node:crypto') as Partial<NodeHmac> | undefined;
+    return typeof crypto?.createHmac === 'function' ? (crypto as NodeHmac) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How many recent tags a signer keeps (a few hundred bytes each). */
 const REMEMBERED_TAGS = 4096;
 
 export class Signer {
   readonly #subtle: SubtleCrypto;
   readonly #key: Promise<CryptoKey>;
+  readonly #node: NodeHmac | undefined;
+  readonly #secret: Uint8Array<ArrayBuffer>;
   /**
    * Recent tags, least recently used first. The same few inputs come back
    * with every status check (a binding's name, its MAC, the user's tag), and
@@ -25,9 +46,14 @@ export class Signer {
    */
   readonly #recent = new Map<string, Promise<string>>();
 
-  constructor(secret: string, subtle: SubtleCrypto = globalThis.crypto.subtle) {
-    this.#subtle = subtle;
-    this.#key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  /** `subtle`: this Web Crypto, even where `node:crypto` is at hand. */
+  constructor(secret: string, subtle?: SubtleCrypto) {
+    this.#secret = encoder.encode(secret);
+    this.#node = subtle ? undefined : nodeCrypto();
+    this.#subtle = subtle ?? globalThis.crypto.subtle;
+    this.#key = this.#node
+      ? Promise.resolve(undefined as unknown as CryptoKey)
+      : this.#subtle.importKey('raw', this.#secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   }
 
   /** HMAC-SHA-256 of `parts` for `domain`, truncated to `bytes`, base64url. */
@@ -46,6 +72,10 @@ export class Signer {
   }
 
   async #compute(domain: string, parts: readonly string[], bytes: number): Promise<string> {
+    if (this.#node) {
+      const mac = this.#node.createHmac('sha256', this.#secret).update(frame(domain, parts)).digest();
+      return base64url(mac.subarray(0, bytes));
+    }
     const mac = await this.#subtle.sign('HMAC', await this.#key, frame(domain, parts));
     return base64url(new Uint8Array(mac, 0, Math.min(bytes, mac.byteLength)));
   }

@@ -29,6 +29,23 @@ void describe('Signer', () => {
     assert.notEqual(await new Signer(`${SECRET}x`).tag('binding', ['s_1', 'u']), a);
   });
 
+  void it('gives the same tags with node:crypto (the default on Node) as with Web Crypto', async () => {
+    const node = new Signer(SECRET);
+    const web = new Signer(SECRET, globalThis.crypto.subtle);
+    const inputs: Array<[string, string[], number?]> = [
+      ['binding', ['s_1', 'u']],
+      ['binding-name', ['s_1'], 12],
+      ['log-session', ['s_ü_✓', ''], 12],
+      ['d', [], 32],
+    ];
+    for (const [domain, parts, bytes] of inputs)
+      assert.equal(
+        await node.tag(domain, parts, bytes),
+        await web.tag(domain, parts, bytes),
+        `tag for ${domain} ${JSON.stringify(parts)} differs between node:crypto and Web Crypto`,
+      );
+  });
+
   void it('computes a repeated tag once (a status check asks for the same ones every time)', async () => {
     const { subtle, signs } = countingSubtle();
     const signer = new Signer(SECRET, subtle);
