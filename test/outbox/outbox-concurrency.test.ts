@@ -1,9 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import fc from 'fast-check';
-import { createStore, entries } from 'idb-keyval';
-import type { DeleteOutbox, OutboxEntry } from '../../src/outbox/outbox.js';
-import { OutboxJournal } from '../../src/outbox/journal.js';
 import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
+import { openOutboxTab as openTab, pendingDeletes, type OutboxTab } from '../support/outbox-tabs.js';
 
 /**
  * Contract guarantee 4: never two DELETEs of one session in flight at once,
@@ -17,11 +15,6 @@ import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
  * up): never more than one; and once the tabs are left alone every
  * logged-out session is deleted and nothing stays pending.
  */
-
-interface OutboxTab extends Window {
-  outbox: DeleteOutbox;
-  ready?: boolean;
-}
 
 type Command =
   | { kind: 'logout'; tab: number; session: number }
@@ -60,14 +53,6 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('online' as const), tab }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 200 }) }) },
 );
-
-async function openTab(host: HTMLElement, storeName: string, proxy: FakeProxy): Promise<HTMLIFrameElement> {
-  const frame = document.createElement('iframe');
-  frame.src = `/test/fixtures/outbox-tab.html?${new URLSearchParams({ store: storeName, proxy: proxy.url }).toString()}`;
-  host.append(frame);
-  await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
-  return frame;
-}
 
 function pageTransition(frame: HTMLIFrameElement, type: 'pagehide' | 'pageshow'): void {
   const win = frame.contentWindow as (Window & typeof globalThis) | null;
@@ -120,12 +105,8 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
             for (const index of cached) pageTransition(tabs[index], 'pageshow');
             cached.clear();
 
-            const store = createStore(storeName, 'deletes');
-            const journal = new OutboxJournal(`${storeName}:`);
-            const pending = async () =>
-              (await entries<string, OutboxEntry>(store)).filter(([, e]) => !e.settled).length +
-              journal.entries().length;
-            await until(async () => (await pending()) === 0, 'outbox drained', 60_000);
+            // Pending: in IndexedDB and not settled, or still only in the journal of a page that died.
+            await until(async () => (await pendingDeletes(storeName)) === 0, 'outbox drained', 60_000);
             // Whatever was still in flight (a closed tab's slow request) lands before counting.
             await sleep(FAULTS.slow.delayMs);
 

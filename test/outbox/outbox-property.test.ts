@@ -1,9 +1,9 @@
 import { expect } from '@esm-bundle/chai';
 import fc from 'fast-check';
 import { createStore, entries } from 'idb-keyval';
-import type { DeleteOutbox, OutboxEntry } from '../../src/outbox/outbox.js';
-import { OutboxJournal } from '../../src/outbox/journal.js';
+import type { OutboxEntry } from '../../src/outbox/outbox.js';
 import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
+import { openOutboxTab as openTab, pendingDeletes, type OutboxTab } from '../support/outbox-tabs.js';
 
 /**
  * Random interleavings of logouts in several tabs, proxy failures (5xx, 429,
@@ -12,11 +12,6 @@ import { FakeProxy, sleep, uniqueId, until } from '../support/helpers.js';
  * tabs are left alone every logged-out session is confirmed deleted, nothing
  * stays pending, and sessions nobody logged out are untouched.
  */
-
-interface OutboxTab extends Window {
-  outbox: DeleteOutbox;
-  ready?: boolean;
-}
 
 type Command =
   | { kind: 'logout'; tab: number; session: number }
@@ -54,14 +49,6 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 120 }) }) },
 );
 
-async function openTab(host: HTMLElement, storeName: string, proxy: FakeProxy): Promise<HTMLIFrameElement> {
-  const frame = document.createElement('iframe');
-  frame.src = `/test/fixtures/outbox-tab.html?store=${storeName}&proxy=${proxy.url}`;
-  host.append(frame);
-  await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
-  return frame;
-}
-
 describe('DeleteOutbox under random interleavings (fast-check)', () => {
   it('every logout is eventually confirmed, exactly once, and nothing is lost', async function () {
     this.timeout(180_000);
@@ -94,12 +81,8 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
             }
           }
 
-          const store = createStore(storeName, 'deletes');
           // Pending: in IndexedDB and not settled, or still only in the journal of a page that died.
-          const journal = new OutboxJournal(`${storeName}:`);
-          const pending = async () =>
-            (await entries<string, OutboxEntry>(store)).filter(([, e]) => !e.settled).length + journal.entries().length;
-          await until(async () => (await pending()) === 0, 'outbox drained', 30_000);
+          await until(async () => (await pendingDeletes(storeName)) === 0, 'outbox drained', 30_000);
 
           const log = await proxy.deletes();
           for (const id of sessions) {
@@ -111,7 +94,9 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
                 `no delete for ${id}`,
               ).to.deep.equal([]);
           }
-          const tombstones = (await entries<string, OutboxEntry>(store)).map(([, e]) => e.sessionId).sort();
+          const tombstones = (await entries<string, OutboxEntry>(createStore(storeName, 'deletes')))
+            .map(([, e]) => e.sessionId)
+            .sort();
           expect(tombstones).to.deep.equal([...loggedOut].sort());
           for (const tab of tabs) tab.remove();
         }),

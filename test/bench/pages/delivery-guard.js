@@ -39,20 +39,28 @@ window.logoutAll = (navigateTo) => {
   if (navigateTo) location.href = navigateTo;
 };
 
-/** Deletes the outbox still holds unconfirmed (IndexedDB entries without a settlement, and journal entries). */
-window.pendingDeletes = async () => {
+/** Every record of this profile's outbox in IndexedDB. */
+async function outboxEntries() {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open('konpro-widget-guard-outbox');
     request.onupgradeneeded = () => request.result.createObjectStore('deletes');
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
-  const entries = await new Promise((resolve, reject) => {
-    const request = db.transaction('deletes', 'readonly').objectStore('deletes').getAll();
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  db.close();
+  try {
+    return await new Promise((resolve, reject) => {
+      const request = db.transaction('deletes', 'readonly').objectStore('deletes').getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Deletes the outbox still holds unconfirmed (IndexedDB entries without a settlement, and journal entries). */
+window.pendingDeletes = async () => {
+  const entries = await outboxEntries();
   const journal = Object.keys(localStorage).filter((key) => key.startsWith('konpro-widget-guard:delete:')).length;
   return {
     pending: entries.filter((entry) => !entry.settled).length,
@@ -62,22 +70,9 @@ window.pendingDeletes = async () => {
 };
 
 /** When this profile's outbox stored each session's confirmation (its tombstone), by session id. */
-window.confirmedAt = async () => {
-  const db = await new Promise((resolve, reject) => {
-    const request = indexedDB.open('konpro-widget-guard-outbox');
-    request.onupgradeneeded = () => request.result.createObjectStore('deletes');
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const entries = await new Promise((resolve, reject) => {
-    const request = db.transaction('deletes', 'readonly').objectStore('deletes').getAll();
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  db.close();
-  return Object.fromEntries(
-    entries.filter((entry) => entry.settled).map((entry) => [entry.sessionId, entry.settled.at]),
+window.confirmedAt = async () =>
+  Object.fromEntries(
+    (await outboxEntries()).filter((entry) => entry.settled).map((entry) => [entry.sessionId, entry.settled.at]),
   );
-};
 
 window.benchReady = true;
