@@ -36,7 +36,7 @@ import { tabLocks, type TabLocks } from '../tabs/tab-lock.js';
 import { clampDates, malformedDelete, proxyOf, underProxy } from './entry-check.js';
 import { OutboxJournal } from './journal.js';
 import { openOutboxStore, OutboxStore, type OutboxEntry } from './store.js';
-import { DeleteWorker, requestLifetimeMs, type WorkerContext } from './worker.js';
+import { DeleteWorker, outUntil, requestLifetimeMs, type WorkerContext } from './worker.js';
 
 export type { OutboxEntry };
 
@@ -195,7 +195,7 @@ export class DeleteOutbox {
         continue;
       }
       // A page sent it and may have gone away: let that request finish before another goes out.
-      const sentUntil = sentAt === undefined ? undefined : Math.min(sentAt, now) + requestLifetimeMs(this.options);
+      const sentUntil = sentAt === undefined ? undefined : outUntil(sentAt, now, this.options);
       let settled = false;
       await this.#store.write(journaled.url, (existing) => {
         settled = existing?.settled !== undefined;
@@ -353,7 +353,7 @@ export class DeleteOutbox {
               const journaled = this.#journal.read(url);
               const marked = journaled?.sentAt;
               if (!journaled || this.#workers.has(url) || this.#handedBack.has(url)) continue;
-              if (marked !== undefined && Math.min(marked, now) + requestLifetimeMs(this.options) > now) continue;
+              if (marked !== undefined && outUntil(marked, now, this.options) > now) continue;
               this.#journal.markSent(journaled, now);
               void this.#context.send(url).catch(() => {});
             }

@@ -54,6 +54,14 @@ export function requestLifetimeMs(options: Pick<DeleteOutboxOptions, 'timeoutMs'
   return options.timeoutMs * 1.5;
 }
 
+/**
+ * Until when a request marked as sent at `sentAt` may still be out. A mark dated ahead counts
+ * from `now`: stored data is not trusted to hold a delete back.
+ */
+export function outUntil(sentAt: number, now: number, options: Pick<DeleteOutboxOptions, 'timeoutMs'>): number {
+  return Math.min(sentAt, now) + requestLifetimeMs(options);
+}
+
 /** What a worker needs from its outbox. */
 export interface WorkerContext {
   readonly store: OutboxStore;
@@ -312,8 +320,7 @@ export class DeleteWorker {
    */
   #hardDeadline(entry: OutboxEntry): number {
     const marked = this.#inflight ? undefined : this.outbox.journal.sentAt(entry.url);
-    // (A mark dated ahead counts from now: stored data is not trusted to hold a delete back.)
-    const out = marked === undefined ? 0 : Math.min(marked, this.outbox.now()) + requestLifetimeMs(this.outbox.options);
+    const out = marked === undefined ? 0 : outUntil(marked, this.outbox.now(), this.outbox.options);
     return Math.max(entry.notBefore ?? 0, out);
   }
 

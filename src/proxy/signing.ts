@@ -33,10 +33,8 @@ function nodeCrypto(): NodeHmac | undefined {
 const REMEMBERED_TAGS = 4096;
 
 export class Signer {
-  readonly #subtle: SubtleCrypto;
-  readonly #key: Promise<CryptoKey>;
-  readonly #node: NodeHmac | undefined;
-  readonly #secret: Uint8Array<ArrayBuffer>;
+  /** HMAC-SHA-256 under the secret: node:crypto's where the runtime has it, Web Crypto's otherwise. */
+  readonly #hmac: (data: Uint8Array<ArrayBuffer>) => Uint8Array | Promise<Uint8Array>;
   /**
    * Recent tags, least recently used first. The same few inputs come back
    * with every status check (a binding's name, its MAC, the user's tag), and
@@ -48,12 +46,15 @@ export class Signer {
 
   /** `subtle`: this Web Crypto, even where `node:crypto` is at hand. */
   constructor(secret: string, subtle?: SubtleCrypto) {
-    this.#secret = encoder.encode(secret);
-    this.#node = subtle ? undefined : nodeCrypto();
-    this.#subtle = subtle ?? globalThis.crypto.subtle;
-    this.#key = this.#node
-      ? Promise.resolve(undefined as unknown as CryptoKey)
-      : this.#subtle.importKey('raw', this.#secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const raw = encoder.encode(secret);
+    const node = subtle ? undefined : nodeCrypto();
+    if (node) {
+      this.#hmac = (data) => node.createHmac('sha256', raw).update(data).digest();
+    } else {
+      const web = subtle ?? globalThis.crypto.subtle;
+      const key = web.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      this.#hmac = async (data) => new Uint8Array(await web.sign('HMAC', await key, data));
+    }
   }
 
   /** HMAC-SHA-256 of `parts` for `domain`, truncated to `bytes`, base64url. */
@@ -72,12 +73,8 @@ export class Signer {
   }
 
   async #compute(domain: string, parts: readonly string[], bytes: number): Promise<string> {
-    if (this.#node) {
-      const mac = this.#node.createHmac('sha256', this.#secret).update(frame(domain, parts)).digest();
-      return base64url(mac.subarray(0, bytes));
-    }
-    const mac = await this.#subtle.sign('HMAC', await this.#key, frame(domain, parts));
-    return base64url(new Uint8Array(mac, 0, Math.min(bytes, mac.byteLength)));
+    const mac = await this.#hmac(frame(domain, parts));
+    return base64url(mac.subarray(0, bytes));
   }
 }
 
