@@ -110,6 +110,10 @@ export interface GuardEvent {
     code?: string;
     message?: string;
   };
+  /**
+   * When it fired, by the page's clock (`Date.now()` there: the same clock as this process's), not
+   * when this process heard of it, which a busy machine delays.
+   */
   at: number;
 }
 
@@ -133,14 +137,15 @@ export async function newContext(demo: Demo, options: ContextOptions = {}): Prom
   const reports: Report[] = [];
   recordedEvents.set(context, events);
   recordedReports.set(context, reports);
-  await context.exposeBinding('__konproEvent', ({ page }, type: string, detail: GuardEvent['detail']) => {
-    events.push({ page, type, detail, at: Date.now() });
+  await context.exposeBinding('__konproEvent', ({ page }, type: string, detail: GuardEvent['detail'], at: number) => {
+    events.push({ page, type, detail, at });
   });
   await context.exposeBinding('__konproReport', ({ page }, name: string, value: unknown) => {
     reports.push({ page, name, value });
   });
   await context.addInitScript(() => {
-    const send = (window as unknown as { __konproEvent(type: string, detail: unknown): Promise<void> }).__konproEvent;
+    const send = (window as unknown as { __konproEvent(type: string, detail: unknown, at: number): Promise<void> })
+      .__konproEvent;
     for (const type of [
       'konpro-session-start',
       'konpro-session-end',
@@ -148,7 +153,9 @@ export async function newContext(demo: Demo, options: ContextOptions = {}): Prom
       'konpro-idle-warning',
       'konpro-guard-error',
     ]) {
-      document.addEventListener(type, (event) => void send(type, (event as CustomEvent).detail), { capture: true });
+      document.addEventListener(type, (event) => void send(type, (event as CustomEvent).detail, Date.now()), {
+        capture: true,
+      });
     }
   });
   const allow = [EXPECTED.terminated401, ...(options.allow ?? [])];

@@ -28,12 +28,18 @@ type Command =
 const TABS = 3;
 const SESSIONS = 3;
 
+/**
+ * Each attempt's time limit in the tabs. A slow answer comes just past it, and well within the 1.5× of
+ * it that the outbox waits out before sending that session again.
+ */
+const TIMEOUT_MS = 1200;
+
 const FAULTS = {
   status503: { method: 'DELETE', status: 503 },
   status429: { method: 'DELETE', status: 429, retryAfter: 0 },
   drop: { method: 'DELETE', drop: true },
-  // Past the tabs' 2 s limit: a live tab gives up on it, a closed tab's keepalive request lives on.
-  slow: { method: 'DELETE', delayMs: 2500 },
+  // Past the tabs' limit: a live tab gives up on it, a closed tab's keepalive request lives on.
+  slow: { method: 'DELETE', delayMs: TIMEOUT_MS + 100 },
   quick: { method: 'DELETE', delayMs: 150 },
 };
 
@@ -72,7 +78,9 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
           const sessions = Array.from({ length: SESSIONS }, () => uniqueId('c'));
           const urlOf = (id: string) => new URL(`${proxy.url}/${id}`, location.href).href;
           for (const id of sessions) await proxy.session(id);
-          const tabs = await Promise.all(Array.from({ length: TABS }, () => openTab(host, storeName, proxy)));
+          const tabs = await Promise.all(
+            Array.from({ length: TABS }, () => openTab(host, storeName, proxy, TIMEOUT_MS)),
+          );
           const cached = new Set<number>();
           const loggedOut = new Set<string>();
           try {
@@ -88,7 +96,7 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
                 // Removing the frame unloads its page (pagehide, not persisted): its requests live on.
                 tabs[step.tab].remove();
                 cached.delete(step.tab);
-                tabs[step.tab] = await openTab(host, storeName, proxy);
+                tabs[step.tab] = await openTab(host, storeName, proxy, TIMEOUT_MS);
               } else if (step.kind === 'cache') {
                 if (cached.has(step.tab)) continue;
                 cached.add(step.tab);
@@ -108,7 +116,8 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
             // Pending: in IndexedDB and not settled, or still only in the journal of a page that died.
             await until(async () => (await pendingDeletes(storeName)) === 0, 'outbox drained', 60_000);
             // Whatever was still in flight (a closed tab's slow request) lands before counting.
-            await sleep(FAULTS.slow.delayMs);
+            await proxy.requestsArrived();
+            await until(async () => (await proxy.deletesInFlight()) === 0, 'no DELETE in flight', 10_000);
 
             const most = await proxy.mostDeletesInFlight();
             for (const id of sessions) expect(most[id] ?? 0, `DELETEs of ${id} in flight at once`).to.be.at.most(1);

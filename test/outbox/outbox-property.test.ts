@@ -22,11 +22,17 @@ type Command =
 const TABS = 3;
 const SESSIONS = 4;
 
+/**
+ * Each attempt's time limit in the tabs. A slow answer comes just past it (a time-out), and well within
+ * the 1.5× of it that the outbox waits out before sending that session again.
+ */
+const TIMEOUT_MS = 1200;
+
 const FAULTS = {
   status503: { method: 'DELETE', status: 503 },
   status429: { method: 'DELETE', status: 429, retryAfter: 0 },
   drop: { method: 'DELETE', drop: true },
-  slow: { method: 'DELETE', delayMs: 2500 }, // past the tabs' 2 s limit: a time-out
+  slow: { method: 'DELETE', delayMs: TIMEOUT_MS + 100 }, // a time-out
 };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -62,7 +68,9 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
           const sessions = Array.from({ length: SESSIONS }, () => uniqueId('p'));
           for (const id of sessions) await proxy.session(id);
           const urlOf = (id: string) => new URL(`${proxy.url}/${id}`, location.href).href;
-          const tabs = await Promise.all(Array.from({ length: TABS }, () => openTab(host, storeName, proxy)));
+          const tabs = await Promise.all(
+            Array.from({ length: TABS }, () => openTab(host, storeName, proxy, TIMEOUT_MS)),
+          );
           const loggedOut = new Set<string>();
 
           for (const step of commands) {
@@ -75,7 +83,7 @@ describe('DeleteOutbox under random interleavings (fast-check)', () => {
               await proxy.faults(FAULTS[step.fault]);
             } else if (step.kind === 'reload') {
               tabs[step.tab].remove(); // the tab dies mid-whatever
-              tabs[step.tab] = await openTab(host, storeName, proxy);
+              tabs[step.tab] = await openTab(host, storeName, proxy, TIMEOUT_MS);
             } else {
               await sleep(step.ms);
             }

@@ -154,6 +154,10 @@ export class FakeProxy {
   async mostDeletesInFlight(): Promise<Record<string, number>> {
     return (await fetch(`/test-api/control/${this.ns}/deletes-in-flight`)).json();
   }
+  /** How many `DELETE`s are in flight at this proxy now (arrived, not yet answered nor hung up on). */
+  async deletesInFlight(): Promise<number> {
+    return (await fetch(`/test-api/control/${this.ns}/deletes-in-flight-now`)).json();
+  }
   async deletes(id?: string) {
     return (await this.log()).filter((e) => e.method === 'DELETE' && (id === undefined || e.id === id));
   }

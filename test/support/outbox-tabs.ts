@@ -13,14 +13,19 @@ export interface OutboxTab extends Window {
   ready?: boolean;
 }
 
-/** Opens a tab whose outbox uses `storeName` and attaches with `proxy`'s collection URL. */
+/**
+ * Opens a tab whose outbox uses `storeName` and attaches with `proxy`'s collection URL; `timeoutMs` is
+ * each attempt's time limit there.
+ */
 export async function openOutboxTab(
   host: HTMLElement,
   storeName: string,
   proxy: FakeProxy,
+  timeoutMs: number,
 ): Promise<HTMLIFrameElement> {
   const frame = document.createElement('iframe');
-  frame.src = `/test/fixtures/outbox-tab.html?${new URLSearchParams({ store: storeName, proxy: proxy.url }).toString()}`;
+  const query = new URLSearchParams({ store: storeName, proxy: proxy.url, timeoutMs: String(timeoutMs) });
+  frame.src = `/test/fixtures/outbox-tab.html?${query.toString()}`;
   host.append(frame);
   await until(() => (frame.contentWindow as OutboxTab | null)?.ready === true, 'tab ready');
   return frame;

@@ -201,6 +201,13 @@ function countInFlight(ns, id, res) {
 async function control(ctx, ns, rest) {
   if (ctx.method === 'GET' && rest === 'log') return json(ctx, 200, ns.log);
   if (ctx.method === 'GET' && rest === 'deletes-in-flight') return json(ctx, 200, ns.mostDeletesInFlight);
+  if (ctx.method === 'GET' && rest === 'deletes-in-flight-now') {
+    return json(
+      ctx,
+      200,
+      [...ns.deletesInFlight.values()].reduce((sum, n) => sum + n, 0),
+    );
+  }
   if (ctx.method === 'POST' && rest === 'release') {
     releaseAll(ns);
     return json(ctx, 200, { ok: true });
