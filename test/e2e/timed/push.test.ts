@@ -9,9 +9,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
-import { createBackChannelLogout, toNodeListener } from '../../src/proxy/index.js';
-import { CLIENT_ID, ISSUER, signingKey, signLogoutToken } from '../proxy/support/identity-provider.js';
-import { chromiumArgs, executablePath, fakeMediaArgs } from '../support/chromium.mjs';
+import { createBackChannelLogout, toNodeListener } from '../../../src/proxy/index.js';
+import { CLIENT_ID, ISSUER, signingKey, signLogoutToken } from '../../proxy/support/identity-provider.js';
+import { chromiumArgs, executablePath, fakeMediaArgs } from '../../support/chromium.mjs';
 import {
   demoForSuite,
   newContext,
@@ -23,7 +23,7 @@ import {
   waitForEvent,
   widget,
   type Demo,
-} from './harness.js';
+} from '../harness.js';
 
 const ORPHAN_AFTER_MS = 2_000;
 

@@ -16,7 +16,7 @@ import {
   waitForEvent,
   widget,
   type Demo,
-} from './harness.js';
+} from '../harness.js';
 
 let users = 0;
 /** A name no other test of the run signs in with (the demo's user id is `person:<name>`). */
