@@ -261,6 +261,22 @@ export async function signIn(page: Page, origin: string, name: string, query = '
   return sessionId;
 }
 
+/** Two devices (browser profiles) of one user, each signed in with its own session, each following the event stream. */
+export async function twoDevices(demo: Demo, name: string): Promise<Array<{ page: Page; sessionId: string }>> {
+  const devices = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await (await newContext(demo)).newPage();
+    devices.push({ page, sessionId: await signIn(page, demo.origin, name) });
+  }
+  assert.notEqual(devices[0].sessionId, devices[1].sessionId, 'each device has its own session');
+  // Both pages report their session on the stream.
+  await until(async () => {
+    const listed = await demo.server.proxy.listSessions({ userId: `person:${name}` });
+    return listed.length === 2 && listed.every((s) => s.pages === 1);
+  }, 'both devices on the event stream');
+  return devices;
+}
+
 /** The simulated avatar in the guard: in its iframe, or in the page (embed). */
 export function avatar(page: Page, embed = false) {
   return embed

@@ -18,6 +18,7 @@ import {
   sessionStatus,
   signIn,
   skip,
+  twoDevices,
   until,
   vendorCalls,
   waitForEvent,
@@ -30,22 +31,6 @@ const ORPHAN_AFTER_MS = 2_000;
 let users = 0;
 /** A name no other test of the run signs in with (the demo's user id is `person:<name>`). */
 const someone = () => `Push ${Date.now().toString(36)} ${++users}`;
-
-/** Two devices of one user, each with its own session, each following the event stream. */
-async function twoDevices(demo: Demo, name: string): Promise<Array<{ page: Page; sessionId: string }>> {
-  const devices = [];
-  for (let i = 0; i < 2; i++) {
-    const page = await (await newContext(demo)).newPage();
-    devices.push({ page, sessionId: await signIn(page, demo.origin, name) });
-  }
-  assert.notEqual(devices[0].sessionId, devices[1].sessionId, 'each device has its own session');
-  // Both pages report their session on the stream.
-  await until(async () => {
-    const listed = await demo.server.proxy.listSessions({ userId: `person:${name}` });
-    return listed.length === 2 && listed.every((s) => s.pages === 1);
-  }, 'both devices on the event stream');
-  return devices;
-}
 
 /** Both widgets end with `reason` within a second of `started`, and the vendor deleted both sessions. */
 async function bothGone(

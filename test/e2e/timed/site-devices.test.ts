@@ -9,8 +9,8 @@ import {
   demoForSuite,
   newContext,
   sessionStatus,
-  signIn,
   skip,
+  twoDevices,
   until,
   vendorCalls,
   waitForEvent,
@@ -21,20 +21,6 @@ import {
 let users = 0;
 /** A name no other test of the run signs in with (the demo's user id is `person:<name>`). */
 const someone = () => `Devices ${Date.now().toString(36)} ${++users}`;
-
-async function twoDevices(demo: Demo, name: string): Promise<Array<{ page: Page; sessionId: string }>> {
-  const devices = [];
-  for (let i = 0; i < 2; i++) {
-    const page = await (await newContext(demo)).newPage();
-    devices.push({ page, sessionId: await signIn(page, demo.origin, name) });
-  }
-  assert.notEqual(devices[0].sessionId, devices[1].sessionId, 'each device has its own session');
-  await until(async () => {
-    const listed = await demo.server.proxy.listSessions({ userId: `person:${name}` });
-    return listed.length === 2 && listed.every((s) => s.pages === 1);
-  }, 'both devices on the event stream');
-  return devices;
-}
 
 /** The widget on `page` ended with `reason` within a second of `started`; its session is deleted at the vendor. */
 async function goneWithin(demo: Demo, device: { page: Page; sessionId: string }, started: number, reason: string) {
