@@ -146,7 +146,12 @@ function fetchFallback(...args: Parameters<typeof fetch>): Promise<Response> {
 
 async function inspectFetchResponse(response: Response, url: URL): Promise<void> {
   if (response.type === 'opaque' || response.type === 'opaqueredirect') return;
-  if (response.status === 404 || response.status === 410) notify(url, classifyResponse(response.status));
+  if (response.status === 404 || response.status === 410) {
+    notify(url, classifyResponse(response.status));
+    // A watcher whose session that ended has stopped watching (in the same call): when none is
+    // left, nobody needs the body, and the teardown's task is not made longer by reading it.
+    if (interestedIn(url).length === 0) return;
+  }
   const inspect = async () => {
     try {
       const body = needsBody(response.status) ? await readJson(response) : undefined;
