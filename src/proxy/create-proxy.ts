@@ -340,6 +340,7 @@ export function createProxy(
       lastSeenAt: now,
       pages: 0,
     });
+    await registry.holdCap(userId, config.maxSessionsPerUser);
     await record('info', 'session-created', { sessionId: session.session_id, userId }, { status: 201 });
     const body: ProxyCreatedSession = {
       session_id: session.session_id,

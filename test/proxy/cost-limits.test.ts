@@ -147,6 +147,22 @@ void describe('live sessions per user', () => {
     assert.equal(vendorCalls('DELETE'), 30);
   });
 
+  void it('creates of one user at the same moment still leave at most the cap: the oldest go', async () => {
+    const { proxy } = proxyFor(vendor, { maxSessionsPerUser: 3 });
+    const first = await createSession(proxy, 'alice');
+    const second = await createSession(proxy, 'alice');
+    // Each of these counts two live sessions before any of them is registered.
+    const newer = await Promise.all([1, 2, 3].map(() => createSession(proxy, 'alice')));
+    assert.deepEqual(
+      new Set(await liveIds(proxy, 'alice')),
+      new Set(newer.map((session) => session.sessionId)),
+      'the three newest are the ones left',
+    );
+    assert.equal(vendor.sessions.has(first.sessionId), false, 'the oldest is deleted at the vendor');
+    assert.equal(vendor.sessions.has(second.sessionId), false, 'and the next oldest');
+    assert.equal(vendorCalls('DELETE'), 2, 'no more than the excess');
+  });
+
   void it('a vendor that cannot end the oldest now does not block the create: its delete is queued and retried', async () => {
     const { proxy } = proxyFor(vendor, { maxSessionsPerUser: 2 });
     const first = await createSession(proxy, 'alice');

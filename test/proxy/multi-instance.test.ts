@@ -265,6 +265,25 @@ void describe('several proxy instances: limits and caps count across them', () =
     await one.call('revokeUser', user);
   });
 
+  void it('creates of one user on both instances at the same moment leave at most the cap, the excess ended once', async () => {
+    const user = freshUser();
+    const first = await createSession(one, user);
+    // Both count one live session (under the cap of 2) before either registers its own: the vendor
+    // takes a moment to create each, longer than the two instances take to count.
+    vendor.latencyMs = 300;
+    const [a, b] = await Promise.all([createSession(one, user), createSession(two, user)]).finally(() => {
+      vendor.latencyMs = 0;
+    });
+    assert.deepEqual(
+      new Set((await one.call<Array<{ sessionId: string }>>('listSessions', { userId: user })).map((s) => s.sessionId)),
+      new Set([a.sessionId, b.sessionId]),
+    );
+    assert.ok(!vendor.sessions.has(first.sessionId), 'the oldest is deleted at the vendor');
+    assert.equal(deletesOf(first.sessionId).length, 1, 'by one of the two instances');
+    assert.ok(vendor.sessions.has(a.sessionId) && vendor.sessions.has(b.sessionId), 'the new ones run');
+    await one.call('revokeUser', user);
+  });
+
   void it('maxLiveSessions holds for the site, whichever instance a create reaches', async () => {
     const users = [freshUser(), freshUser(), freshUser(), freshUser()];
     for (const [index, user] of users.entries()) await createSession(index % 2 ? two : one, user);

@@ -332,20 +332,50 @@ export class SessionRegistry {
     const ended: string[] = [];
     for (const { sessionId } of sessions.value) {
       if (excess <= 0) break;
-      const taken = await store.attempt((s) => s.unregister(sessionId));
-      if (!taken.ok) break;
-      const session = taken.value;
+      const evicted = await this.#evict(sessionId);
+      if (evicted === false) break;
       // Ended meanwhile by someone else (a logout, another create at the cap): try the next oldest.
-      if (!session) continue;
+      if (evicted === undefined) continue;
       excess--;
       ended.push(sessionId);
-      const outcome = await this.#delete(session, 'revoked', () => this.#publish(session, 'revoked'));
-      await this.#options.record('info', 'session-evicted', session, {
-        reason: 'revoked',
-        detail: `maxSessionsPerUser ${outcome}`,
-      });
     }
     return ended;
+  }
+
+  /**
+   * After a create's session is registered: the user holds at most `cap`. Creates of one user at the
+   * same moment (on this instance or another) each counted before any of them registered, so together
+   * they can leave more; the oldest go, counted again after each, so that racing instances end the
+   * excess once between them and never a session too many.
+   */
+  async holdCap(userId: string, cap: number): Promise<string[]> {
+    const ended: string[] = [];
+    for (;;) {
+      const sessions = await this.#options.store.attempt((s) => s.list({ userId }));
+      if (!sessions.ok || sessions.value.length <= cap) return ended;
+      const { sessionId } = sessions.value[0];
+      const evicted = await this.#evict(sessionId);
+      if (evicted === false) return ended;
+      // Another instance holding the cap took it: count again.
+      if (evicted) ended.push(sessionId);
+    }
+  }
+
+  /**
+   * Ends a session for the user's cap (its pages hear `revoked`): the record once out of the store,
+   * `undefined` when someone else took it out first, `false` when the store did not answer.
+   */
+  async #evict(sessionId: string): Promise<RegisteredSession | undefined | false> {
+    const taken = await this.#options.store.attempt((s) => s.unregister(sessionId));
+    if (!taken.ok) return false;
+    const session = taken.value;
+    if (!session) return undefined;
+    const outcome = await this.#delete(session, 'revoked', () => this.#publish(session, 'revoked'));
+    await this.#options.record('info', 'session-evicted', session, {
+      reason: 'revoked',
+      detail: `maxSessionsPerUser ${outcome}`,
+    });
+    return session;
   }
 
   /**

@@ -72,6 +72,8 @@ const defaultId = (n: number) => `sess_${n}`;
 export class FakeVendor {
   readonly requests: VendorRequest[] = [];
   readonly sessions = new Map<string, StoredSession>();
+  /** How long each answer waits (after the request is recorded): a slow vendor, for races. */
+  latencyMs = 0;
   readonly #server: Server;
   readonly #prefix: string;
   readonly #queued: Reply[] = [];
@@ -112,6 +114,7 @@ export class FakeVendor {
   reset(): void {
     this.requests.length = 0;
     this.#queued.length = 0;
+    this.latencyMs = 0;
     this.sessions.clear();
     this.idOf = defaultId;
   }
@@ -133,6 +136,7 @@ export class FakeVendor {
       body: Buffer.concat(chunks).toString('utf8'),
     };
     this.requests.push(request);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const queued = this.#queued.shift();
     if (queued) return queued(res, request);
     this.#documented(res, request);
