@@ -105,7 +105,10 @@ export class VendorClient {
       let parsed: unknown;
       try {
         const text = await response.text(MAX_BODY_BYTES);
-        parsed = redact(text === undefined ? MALFORMED : parseJson(text), apiKey);
+        parsed = text === undefined ? MALFORMED : parseJson(text);
+        // Without a backslash every string JSON.parse makes is a verbatim slice of the text: a text
+        // that does not contain the key cannot hold it (the walk below is for the rare one that may).
+        if (text !== undefined && (text.includes(apiKey) || text.includes('\\'))) parsed = redact(parsed, apiKey);
       } catch {
         if (timedOut) return this.#timeout();
         parsed = MALFORMED;

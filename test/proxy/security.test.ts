@@ -256,6 +256,22 @@ void describe('secrets', () => {
     // The suite-wide check (after) covers every other answer and log line of this file.
   });
 
+  void it('never sends back a key the vendor echoes in JSON escapes either', async () => {
+    const { proxy, logs } = makeProxy(vendor);
+    // Every character of the key as a \u escape: the raw text does not contain the key, its JSON does.
+    const escaped = [...API_KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const text = `{"error":{"code":"VALIDATION_ERROR","message":"bad key ${escaped}","details":{"${escaped}":"${escaped}"}},"request_id":"r-2"}`;
+    vendor.queue((res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(text);
+    });
+    const answer = await send(proxy, guardRequest('POST', BASE_PATH, { user: 'alice' }));
+    assertError(answer, 400, 'VALIDATION_ERROR');
+    assert.ok(!JSON.stringify(answer.body).includes(API_KEY), 'the answer to the browser carries the API key');
+    assert.ok(!answer.text.includes(API_KEY), 'the answer text carries the API key');
+    assert.match(logs.find((entry) => entry.vendorText)?.vendorText ?? '', /\[redacted\]/);
+  });
+
   void it('logs a keyed hash of the session and user ids, never the ids', async () => {
     const { proxy, logs } = makeProxy(vendor);
     const { sessionId, cookie } = await createSession(proxy, 'alice-user-id');
