@@ -75,19 +75,19 @@ export class VendorClient {
     accept: (value: unknown) => T | undefined,
   ): Promise<VendorResult<T>> {
     const { apiKey, timeoutMs } = this.#config;
-    const controller = new AbortController();
+    const headers: Record<string, string> = { accept: 'application/json', 'x-api-key': apiKey };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const sent = this.#send({ method, url, headers, body });
     let timedOut = false;
     // One deadline for headers and body: a vendor that stalls mid-body is as stuck as one that never answers.
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      sent.abort();
     }, timeoutMs);
-    const headers: Record<string, string> = { accept: 'application/json', 'x-api-key': apiKey };
-    if (body !== undefined) headers['content-type'] = 'application/json';
     try {
       let response: TransportAnswer;
       try {
-        response = await this.#send({ method, url, headers, body, signal: controller.signal });
+        response = await sent.answer;
       } catch {
         return timedOut
           ? this.#timeout()

@@ -8,7 +8,10 @@
  * Fetch-API runtime.
  *
  * Both transports never follow a redirect, read at most a given number of
- * bytes of a body, and stop when the caller's signal aborts (its deadline).
+ * bytes of a body, and stop when the caller aborts the request (its
+ * deadline). Aborting is a method of the request sent, not an AbortSignal:
+ * on `node:http` a signal per call (and the listener Node puts on it) is a
+ * measurable part of a status check's CPU time, and nothing else needs one.
  */
 
 import { readTextCapped } from '../shared/json-body.js';
@@ -18,7 +21,14 @@ export interface TransportRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
-  signal: AbortSignal;
+}
+
+/** A request on its way: its answer, and how to stop it (before or while its body is read). */
+export interface SentRequest {
+  /** Rejects when the request could not be made (unreachable, dropped, aborted). */
+  answer: Promise<TransportAnswer>;
+  /** Stops the request: a pending `answer` or `text()` rejects. */
+  abort(): void;
 }
 
 export interface TransportAnswer {
@@ -26,14 +36,13 @@ export interface TransportAnswer {
   /** A redirect, which the proxy does not follow (a 3xx, or Fetch's opaque redirect). */
   redirect: boolean;
   header(name: string): string | null;
-  /** The body as text; `undefined` when there is none or it passes `maxBytes`. Rejects when reading fails or the signal aborts. */
+  /** The body as text; `undefined` when there is none or it passes `maxBytes`. Rejects when reading fails or the request is aborted. */
   text(maxBytes: number): Promise<string | undefined>;
   /** Drops the body unread. */
   discard(): void;
 }
 
-/** Rejects when the request could not be made (unreachable, dropped, aborted). */
-export type VendorTransport = (request: TransportRequest) => Promise<TransportAnswer>;
+export type VendorTransport = (request: TransportRequest) => SentRequest;
 
 /** `fetch` when the site gave one; else `node:http` on Node; else the runtime's `fetch`. */
 export function vendorTransport(fetchOption: typeof globalThis.fetch | undefined): VendorTransport {
@@ -47,15 +56,19 @@ export function hasDefaultTransport(): boolean {
 }
 
 function fetchTransport(fetchImpl: typeof globalThis.fetch): VendorTransport {
-  return async ({ method, url, headers, body, signal }) => {
-    const response = await fetchImpl(url, { method, headers, body, redirect: 'manual', signal });
-    return {
-      status: response.status,
-      redirect: response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400),
-      header: (name) => response.headers.get(name),
-      text: (maxBytes) => (response.body ? readTextCapped(response.body, maxBytes) : Promise.resolve(undefined)),
-      discard: () => void response.body?.cancel().catch(() => undefined),
-    };
+  return ({ method, url, headers, body }) => {
+    const controller = new AbortController();
+    const answer = (async (): Promise<TransportAnswer> => {
+      const response = await fetchImpl(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
+      return {
+        status: response.status,
+        redirect: response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400),
+        header: (name) => response.headers.get(name),
+        text: (maxBytes) => (response.body ? readTextCapped(response.body, maxBytes) : Promise.resolve(undefined)),
+        discard: () => void response.body?.cancel().catch(() => undefined),
+      };
+    })();
+    return { answer, abort: () => controller.abort() };
   };
 }
 
@@ -75,13 +88,14 @@ interface NodeIncoming {
 interface NodeOutgoing {
   on(event: 'error', listener: (error: unknown) => void): unknown;
   end(body?: string): unknown;
+  destroy(error?: Error): unknown;
 }
 
 interface NodeHttpModule {
   Agent: new (options: { keepAlive: boolean; timeout: number }) => object;
   request(
     url: string,
-    options: { method: string; headers: Record<string, string>; agent: object; signal: AbortSignal },
+    options: { method: string; headers: Record<string, string>; agent: object },
     onResponse: (res: NodeIncoming) => void,
   ): NodeOutgoing;
 }
@@ -121,22 +135,36 @@ function nodeTransport(): VendorTransport | undefined {
     'http:': { module: node.http, agent: new node.http.Agent({ keepAlive: true, timeout: IDLE_MS }) },
     'https:': { module: node.https, agent: new node.https.Agent({ keepAlive: true, timeout: IDLE_MS }) },
   };
-  return (request) =>
-    new Promise<TransportAnswer>((resolve, reject) => {
-      const { module, agent } = agents[request.url.startsWith('https:') ? 'https:' : 'http:'];
-      const headers =
-        request.body === undefined
-          ? request.headers
-          : { ...request.headers, 'content-length': String(new TextEncoder().encode(request.body).byteLength) };
-      const outgoing = module.request(
-        request.url,
-        { method: request.method, headers, agent, signal: request.signal },
-        (res) => resolve(answerOf(res)),
-      );
+  return (request) => {
+    const { module, agent } = agents[request.url.startsWith('https:') ? 'https:' : 'http:'];
+    const headers =
+      request.body === undefined
+        ? request.headers
+        : { ...request.headers, 'content-length': String(new TextEncoder().encode(request.body).byteLength) };
+    let outgoing: NodeOutgoing | undefined;
+    let incoming: NodeIncoming | undefined;
+    let aborted = false;
+    const answer = new Promise<TransportAnswer>((resolve, reject) => {
+      outgoing = module.request(request.url, { method: request.method, headers, agent }, (res) => {
+        incoming = res;
+        if (aborted) res.destroy();
+        resolve(answerOf(res));
+      });
       // As with fetch, a request is never sent twice: a connection dropped is an unreachable vendor.
       outgoing.on('error', (error) => reject(error instanceof Error ? error : new Error('the vendor request failed')));
       outgoing.end(request.body);
     });
+    return {
+      answer,
+      abort: () => {
+        if (aborted) return;
+        aborted = true;
+        // The request's 'error' rejects a pending answer; a body being read ends cut off.
+        outgoing?.destroy(new Error('the vendor request was aborted'));
+        incoming?.destroy();
+      },
+    };
+  };
 }
 
 function answerOf(res: NodeIncoming): TransportAnswer {

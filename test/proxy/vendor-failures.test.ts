@@ -230,6 +230,20 @@ void describe('vendor answers the proxy turns into errors', () => {
     assertError(answer, 504, 'UPSTREAM_TIMEOUT');
   });
 
+  void it('with the fetch option: the same answers, the same deadline for headers and body', async () => {
+    // The transport of every runtime but Node (and of a site that passes its own fetch).
+    const viaFetch = { fetch: (...args: Parameters<typeof fetch>) => fetch(...args), timeoutMs: 150 };
+    const ok = await withVendorReply('GET', [], viaFetch);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.status, 'active');
+    for (const stuck of [reply.hang(), reply.stallBody()]) {
+      const answer = await withVendorReply('GET', [stuck], viaFetch);
+      assertError(answer, 504, 'UPSTREAM_TIMEOUT');
+      assert.ok(answer.elapsedMs >= 140 && answer.elapsedMs < 1_900, `took ${answer.elapsedMs} ms`);
+    }
+    assertError(await withVendorReply('DELETE', [reply.drop()], viaFetch), 503, 'SERVICE_UNAVAILABLE');
+  });
+
   void it('answers 503 SERVICE_UNAVAILABLE when the vendor cannot be reached', async () => {
     const answer = await withVendorReply('DELETE', [reply.drop()]);
     assertError(answer, 503, 'SERVICE_UNAVAILABLE');
