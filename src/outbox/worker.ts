@@ -329,17 +329,21 @@ export class DeleteWorker {
    * one is recorded (unless storage already has a settlement) and told to
    * every tab; a retry is left to whoever works on the entry now, with the
    * wait for this request lifted (`takeover`: what it was) unless the server
-   * asked for one.
+   * asked for one or the request may still be out (no answer: timed out).
    */
   async #lateAnswer(entry: OutboxEntry, answer: ProxyAnswer, sentAt: number, takeover?: number): Promise<void> {
     const { outbox } = this;
-    outbox.journal.answered(entry.url, sentAt);
+    // No answer (timed out, or a connection lost while online): the request may still be at the
+    // server, so its mark stays and whoever sends next still waits out its lifetime, as in #work.
+    const stillOut = answer.perhapsOut ? sentAt + requestLifetimeMs(outbox.options) : undefined;
+    if (stillOut === undefined) outbox.journal.answered(entry.url, sentAt);
     const verdict = classifyDeleteAnswer(answer);
     if (verdict === 'retry') {
-      const notBefore =
+      const asked =
         answer.retryAfterMs === undefined
           ? undefined
           : outbox.now() + cappedRetryAfter(answer.retryAfterMs, outbox.options.backoff);
+      const notBefore = stillOut === undefined ? asked : Math.max(asked ?? 0, stillOut);
       const current = await outbox.store.read(this.key);
       if (current && !current.settled && current.notBefore === takeover)
         await outbox.store.write(this.key, (existing = current) =>

@@ -143,6 +143,18 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
                 { kind: 'fault', fault: 'slow' },
               ],
             ],
+            // Found here: a tab that went into the back/forward cache with its request out heard
+            // that request time out, and lifted the wait for it: the tab shown again sent at once.
+            [
+              [
+                { kind: 'fault', fault: 'slow' },
+                { kind: 'logout', tab: 0, session: 0 },
+                { kind: 'cache', tab: 1 },
+                { kind: 'fault', fault: 'status503' },
+                { kind: 'pause', ms: 6 },
+                { kind: 'cache', tab: 0 },
+              ],
+            ],
           ],
         },
       );
