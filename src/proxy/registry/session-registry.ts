@@ -43,6 +43,8 @@ const CONCURRENCY = 8;
 const MAX_PENDING = 10_000;
 /** The longest status checks' "last seen" waits before it is written (less with a short `orphanAfterMs`). */
 const SHOWN_FLUSH_MS = 1_000;
+/** The most rounds of listing and ending one create spends holding the user's cap. */
+const MAX_CAP_ROUNDS = 32;
 /** Sessions shown since the last write that make the next write go out at once. */
 const MAX_SHOWN = 1_000;
 
@@ -350,7 +352,8 @@ export class SessionRegistry {
    */
   async holdCap(userId: string, cap: number): Promise<string[]> {
     const ended: string[] = [];
-    for (;;) {
+    // Bounded: a store whose list and unregister disagree must not keep a create here.
+    for (let round = 0; round < MAX_CAP_ROUNDS; round++) {
       const sessions = await this.#options.store.attempt((s) => s.list({ userId }));
       if (!sessions.ok || sessions.value.length <= cap) return ended;
       const { sessionId } = sessions.value[0];
@@ -359,6 +362,7 @@ export class SessionRegistry {
       // Another instance holding the cap took it: count again.
       if (evicted) ended.push(sessionId);
     }
+    return ended;
   }
 
   /**
