@@ -59,9 +59,12 @@ export class OutboxJournal {
     if (this.sentAt(url) === at) this.remove(url);
   }
 
-  /** IndexedDB has the delete: the entry goes, unless it marks a request still out. */
-  written(url: string): void {
-    if (this.sentAt(url) === undefined) this.remove(url);
+  /**
+   * IndexedDB has the delete as journaled with mark `sentAt` (or none): the entry goes, unless a
+   * request was marked since (a closing tab's own send, say, while a replay wrote what it read).
+   */
+  written(url: string, sentAt?: number): void {
+    if (this.sentAt(url) === sentAt) this.remove(url);
   }
 
   remove(url: string): void {

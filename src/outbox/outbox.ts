@@ -211,8 +211,9 @@ export class DeleteOutbox {
         return { ...existing, notBefore: Math.max(existing.notBefore ?? 0, sentUntil) };
       });
       // The mark of a request that may still be out stays, for a tab that holds the entry already
-      // (unless the delete is settled: nothing more goes out for it).
-      if (settled || sentUntil === undefined || sentUntil <= this.#context.now()) this.#journal.remove(journaled.url);
+      // (unless the delete is settled: nothing more goes out for it); so does one made since.
+      if (settled || sentUntil === undefined || sentUntil <= this.#context.now())
+        this.#journal.written(journaled.url, sentAt);
     }
     // The longest the outbox itself ever makes a delete wait.
     const maxWaitMs = Math.max(requestLifetimeMs(this.options), cappedRetryAfter(Infinity, this.options.backoff));

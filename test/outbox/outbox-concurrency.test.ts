@@ -155,6 +155,20 @@ describe('DeleteOutbox: one DELETE of a session in flight at a time (fast-check)
                 { kind: 'cache', tab: 0 },
               ],
             ],
+            // Found here: a replay that read the journal just before a closing tab marked its own
+            // send there dropped that mark with the entry it had absorbed: the next tab sent at once.
+            [
+              [
+                { kind: 'pause', ms: 7 },
+                { kind: 'fault', fault: 'drop' },
+                { kind: 'fault', fault: 'slow' },
+                { kind: 'fault', fault: 'quick' },
+                { kind: 'logout', tab: 1, session: 2 },
+                { kind: 'fault', fault: 'drop' },
+                { kind: 'online', tab: 2 },
+                { kind: 'close', tab: 1 },
+              ],
+            ],
           ],
         },
       );

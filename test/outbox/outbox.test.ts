@@ -289,6 +289,32 @@ describe('DeleteOutbox', () => {
     scope.abort();
   });
 
+  it('a request a closing page marks while a replay takes up its journal entry still holds the next send back', async () => {
+    const proxy = new FakeProxy();
+    const { id, url } = await sessionAt(proxy);
+    const journal = new OutboxJournal(uniqueId('journal:'));
+    // A page logged out and is closing: its delete is only in the journal so far.
+    journal.add({ url, sessionId: id, createdAt: Date.now() });
+    const { box, settled, scope } = outbox(undefined, {
+      channel: new TabChannel(),
+      journal,
+      options: { ...fast, timeoutMs: 400 },
+    });
+    box.useProxy(collection(proxy));
+    // This tab (back online, say) reads the journal, then writes what it read to IndexedDB...
+    const replaying = box.replay();
+    // ...while the closing page sends the delete (keepalive) and marks its request.
+    const sentAt = Date.now();
+    journal.markSent({ url, sessionId: id, createdAt: sentAt }, sentAt);
+    await replaying;
+    expect(journal.sentAt(url), 'the mark of the request out').to.equal(sentAt);
+    await until(() => settled.some((d) => d.outcome === 'deleted'), 'delivered', 5000);
+    const [first] = await proxy.deletes(id);
+    // The closing page's request may be out for 1.5 × the attempt's limit: this tab waits it out.
+    expect(first.at - sentAt, 'ms before this tab sent').to.be.at.least(600);
+    scope.abort();
+  });
+
   it('survives IndexedDB failing after the first write (falls back to what it wrote)', async () => {
     const proxy = new FakeProxy();
     const { id, url } = await sessionAt(proxy);
